@@ -1,0 +1,100 @@
+"""Arrow schemas built from the record dataclasses, so each record has exactly one definition.
+
+A field typed ``UtcNs`` is an ``int`` of nanoseconds since the epoch (UTC) in Python and an
+Arrow ``timestamp[ns, tz=UTC]`` on disk. ``list[str]`` becomes ``list<string>``. ``X | None``
+is nullable; anything else is not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Annotated, Any, TypeVar
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+TIMESTAMP_NS = pa.timestamp("ns", tz="UTC")
+
+
+class _Ns:
+    """Marker for ``Annotated[int, _Ns]``."""
+
+
+UtcNs = Annotated[int, _Ns]
+
+_SCALARS: dict[Any, pa.DataType] = {
+    str: pa.string(),
+    int: pa.int64(),
+    float: pa.float64(),
+    bool: pa.bool_(),
+}
+
+R = TypeVar("R")
+
+
+def _arrow_type(hint: Any) -> tuple[pa.DataType, bool]:
+    """Return (arrow type, nullable) for one resolved type hint."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        inner, _ = _arrow_type(args[0])
+        return inner, True
+    if origin is Annotated:
+        return TIMESTAMP_NS, False
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return pa.list_(_arrow_type(item)[0]), False
+    if hint in _SCALARS:
+        return _SCALARS[hint], False
+    raise TypeError(f"no Arrow mapping for type hint {hint!r}")
+
+
+@cache
+def schema_of(record_type: type) -> pa.Schema:
+    """The Arrow schema of a record dataclass, with the schema version in its metadata."""
+    hints = typing.get_type_hints(record_type, include_extras=True)
+    fields = []
+    for field in dataclasses.fields(record_type):
+        arrow_type, nullable = _arrow_type(hints[field.name])
+        fields.append(pa.field(field.name, arrow_type, nullable=nullable))
+    meta = {b"chargeline.schema_version": str(SCHEMA_VERSION).encode(),
+            b"chargeline.record": record_type.__name__.encode()}
+    return pa.schema(fields, metadata=meta)
+
+
+def _column(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
+    if arrow_type == TIMESTAMP_NS:
+        return pa.array(values, type=pa.int64()).cast(TIMESTAMP_NS)
+    return pa.array(values, type=arrow_type)
+
+
+def to_batch(record_type: type, records: Sequence[Any]) -> pa.RecordBatch:
+    """Pack records (instances of ``record_type``) into one record batch of its schema."""
+    schema = schema_of(record_type)
+    names = schema.names
+    columns = [[getattr(r, n) for r in records] for n in names]
+    arrays = [_column(col, f.type) for col, f in zip(columns, schema, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def from_table(record_type: type[R], table: pa.Table | pa.RecordBatch) -> list[R]:
+    """Unpack a table or batch of ``record_type``'s schema back into records."""
+    columns: dict[str, list[Any]] = {}
+    for name in table.schema.names:
+        col = table.column(name)
+        if col.type == TIMESTAMP_NS or pa.types.is_timestamp(col.type):
+            col = col.cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64())
+        columns[name] = col.to_pylist()
+    names = [f.name for f in dataclasses.fields(record_type)]  # type: ignore[arg-type]
+    rows = len(table)
+    return [record_type(**{n: columns[n][i] for n in names}) for i in range(rows)]
+
+
+def concat(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
+    """A table of the given batches; an empty table of ``schema`` when there are none."""
+    return pa.Table.from_batches(list(batches), schema=schema)

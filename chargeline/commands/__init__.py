@@ -1,0 +1,1 @@
+"""One module per ``chargeline`` subcommand; each defines ``register(subparsers)``."""

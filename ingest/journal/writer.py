@@ -1,0 +1,145 @@
+"""Single-process journal writer: assigns frame ids, appends Arrow batches, fsyncs."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from canonical import RawFrame, to_batch
+from canonical.errors import JournalError, JournalLockedError
+from ingest.journal.segments import (
+    SCHEMA,
+    Segment,
+    journal_dir,
+    list_segments,
+    read_segment,
+    segment_path,
+)
+
+
+class JournalWriter:
+    """Appends records to ``<data_dir>/journal``; one writer per journal (enforced by a lock).
+
+    ``append`` returns only once the records are on disk (fsync), so a caller may acknowledge
+    them. Frame ids grow by one per record and continue across restarts. A restart never
+    appends to an old segment (its tail may be torn): it opens a new one.
+    """
+
+    def __init__(self, data_dir: str | os.PathLike[str], segment_rows: int = 200_000,
+                 fsync: bool = True) -> None:
+        if segment_rows < 1:
+            raise JournalError(f"segment_rows must be >= 1, got {segment_rows}")
+        self.directory = journal_dir(data_dir)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock = self._acquire_lock()
+        self._segment_rows = segment_rows
+        self._fsync = fsync
+        self.next_frame_id = self._recover_next_id()
+        self._file: BinaryIO | None = None
+        self._ipc: pa.ipc.RecordBatchStreamWriter | None = None
+        self._rows_in_segment = 0
+
+    def _acquire_lock(self) -> BinaryIO:
+        lock = open(self.directory / "LOCK", "a+b")  # noqa: SIM115 - held for the writer's life
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().decode(errors="replace").strip() or "unknown"
+            lock.close()
+            raise JournalLockedError(str(self.directory), holder) from None
+        lock.truncate(0)
+        lock.write(f"pid {os.getpid()}".encode())
+        lock.flush()
+        return lock
+
+    def _recover_next_id(self) -> int:
+        segments = list_segments(self.directory)
+        if not segments:
+            return 1
+        last = segments[-1]
+        highest = last.first_frame_id - 1
+        for batch in read_segment(last):
+            if batch.num_rows:
+                highest = max(highest, pc.max(batch.column("frame_id")).as_py())
+        return highest + 1
+
+    def _open_segment(self) -> None:
+        path = segment_path(self.directory, self.next_frame_id, ".arrow")
+        self._file = open(path, "wb")  # noqa: SIM115 - closed in _close_segment
+        self._ipc = pa.ipc.new_stream(self._file, SCHEMA)
+        self._rows_in_segment = 0
+        self._sync()
+
+    def _sync(self) -> None:
+        assert self._file is not None
+        self._file.flush()
+        if self._fsync:
+            os.fsync(self._file.fileno())
+
+    def append(self, records: Sequence[RawFrame]) -> list[RawFrame]:
+        """Assign frame ids, write one batch, make it durable; returns the numbered records."""
+        if not records:
+            return []
+        if self._ipc is None or self._rows_in_segment >= self._segment_rows:
+            self._close_segment()
+            self._open_segment()
+        first = self.next_frame_id
+        numbered = [r.replace(frame_id=first + i) for i, r in enumerate(records)]
+        assert self._ipc is not None
+        self._ipc.write_batch(to_batch(RawFrame, numbered))
+        self._sync()
+        self.next_frame_id = first + len(numbered)
+        self._rows_in_segment += len(numbered)
+        return numbered
+
+    def _close_segment(self) -> None:
+        if self._ipc is not None and self._file is not None:
+            self._ipc.close()
+            self._sync()
+            self._file.close()
+        self._ipc, self._file = None, None
+
+    def close(self) -> None:
+        """Close the active segment and release the lock."""
+        self._close_segment()
+        self._lock.close()
+
+    def __enter__(self) -> JournalWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def seal_segments(data_dir: str | os.PathLike[str], keep_open: int = 1) -> list[Path]:
+    """Rewrite closed IPC segments as Parquet (atomic rename), newest ``keep_open`` left alone.
+
+    Safe while the writer runs: it only ever appends to the newest segment. Readers see either
+    the IPC file or the Parquet one, never a half-written file.
+    """
+    directory = journal_dir(data_dir)
+    open_segments = [s for s in list_segments(directory) if not s.sealed]
+    sealed: list[Path] = []
+    for segment in open_segments[: max(0, len(open_segments) - keep_open)]:
+        sealed.append(_seal(directory, segment))
+    return sealed
+
+
+def _seal(directory: Path, segment: Segment) -> Path:
+    table = pa.Table.from_batches(list(read_segment(segment)), schema=SCHEMA)
+    final = segment_path(directory, segment.first_frame_id, ".parquet")
+    tmp = final.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, final)
+    segment.path.unlink()
+    return final

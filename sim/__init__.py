@@ -1,0 +1,1 @@
+"""Fleet simulator with labelled faults, and the scorer."""
