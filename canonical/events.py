@@ -24,6 +24,10 @@ class CanonicalEvent:
     ``timestamp_issue`` also notes repairs (``no_offset_assumed_utc``, ``short_offset``).
     ``transaction_key`` is the id that ties a session together: the CSMS-assigned 1.6
     transactionId or the 2.0.1 transactionId, as text; None where a placeholder was sent.
+    ``energy_kind`` says what an energy value means: ``register`` (cumulative meter),
+    ``session`` (energy since the transaction began), ``interval`` (energy in the last period).
+    ``value_issue`` marks a value the adapter doubts or repaired (``placeholder_zero``,
+    ``unit_corrected``, ``spike``...): flows treat it as evidence, not as truth.
     """
 
     event_id: str
@@ -56,6 +60,8 @@ class CanonicalEvent:
     raw_value: str | None = None
     raw_unit: str | None = None
     meter_wh: float | None = None
+    energy_kind: str | None = None
+    value_issue: str | None = None
     vendor: str | None = None
     model: str | None = None
     serial: str | None = None
