@@ -88,17 +88,33 @@ class JournalWriter:
         """Assign frame ids, write one batch, make it durable; returns the numbered records."""
         if not records:
             return []
-        if self._ipc is None or self._rows_in_segment >= self._segment_rows:
-            self._close_segment()
-            self._open_segment()
         first = self.next_frame_id
         numbered = [r.replace(frame_id=first + i) for i, r in enumerate(records)]
-        assert self._ipc is not None
-        self._ipc.write_batch(to_batch(RawFrame, numbered))
-        self._sync()
+        try:
+            if self._ipc is None or self._rows_in_segment >= self._segment_rows:
+                self._close_segment()
+                self._open_segment()
+            assert self._ipc is not None
+            self._ipc.write_batch(to_batch(RawFrame, numbered))
+            self._sync()
+        except OSError as exc:
+            self._abandon_segment()
+            where = str(self.directory)
+            raise JournalError(f"cannot write the journal in {where!r}: {exc}") from exc
         self.next_frame_id = first + len(numbered)
         self._rows_in_segment += len(numbered)
         return numbered
+
+    def _abandon_segment(self) -> None:
+        """After a failed write (disk full, read-only): the segment may end torn, so the next
+        append starts a new one; readers stop at the torn batch, which no one acknowledged."""
+        for closer in (self._ipc, self._file):
+            try:
+                if closer is not None:
+                    closer.close()
+            except OSError:
+                pass
+        self._ipc, self._file = None, None
 
     def _close_segment(self) -> None:
         if self._ipc is not None and self._file is not None:

@@ -1,0 +1,69 @@
+"""``chargeline serve``: the OCPP 1.6J / 2.0.1 ingest endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run the OCPP central system, journaling every frame")
+    add_server_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_server_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=Path("data"))
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9000)
+    p.add_argument("--default-protocol", choices=["ocpp1.6", "ocpp2.0.1"], default="ocpp1.6",
+                   help="for chargers that offer no Sec-WebSocket-Protocol")
+    p.add_argument("--heartbeat-interval", type=int, default=300, help="seconds")
+    p.add_argument("--max-frame-bytes", type=int, default=1024 * 1024)
+    p.add_argument("--ping-interval", type=float, default=30.0)
+    p.add_argument("--auth", action="store_true",
+                   help="require HTTP Basic auth; unknown charge points are refused")
+    p.add_argument("--unknown-chargers", choices=["reject", "accept"], default="reject",
+                   help="with --auth: accept (and flag) charge points not registered")
+    p.add_argument("--tls-cert", type=Path)
+    p.add_argument("--tls-key", type=Path)
+    p.add_argument("--rate", type=float, default=200.0, help="frames/s per connection")
+
+
+def config_from(args: argparse.Namespace) -> Any:
+    from canonical.enums import Protocol
+    from ingest.config import ServerConfig
+
+    return ServerConfig(
+        data_dir=args.data_dir, host=args.host, port=args.port,
+        default_protocol=Protocol(args.default_protocol),
+        heartbeat_interval_s=args.heartbeat_interval, max_frame_bytes=args.max_frame_bytes,
+        ping_interval_s=args.ping_interval, ping_timeout_s=args.ping_interval,
+        require_auth=args.auth, accept_unknown=args.unknown_chargers == "accept",
+        tls_cert=args.tls_cert, tls_key=args.tls_key, rate_per_s=args.rate,
+        burst=max(1, int(args.rate * 2)))
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(serve_until_stopped(config_from(args)))
+    return 0
+
+
+async def serve_until_stopped(config: Any) -> None:
+    from ingest.server import CentralSystem
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with CentralSystem(config) as cs:
+        scheme = "wss" if config.tls_cert else "ws"
+        print(f"chargeline serve: {scheme}://{config.host}:{cs.port}/ocpp/<charge_point_id>",
+              file=sys.stderr, flush=True)
+        await stop.wait()

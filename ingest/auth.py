@@ -1,0 +1,155 @@
+"""Charge point credentials (OCPP security profiles 1 and 2: HTTP Basic auth).
+
+Passwords are stored only as salted scrypt hashes in ``<data-dir>/chargers.json``. OCPP's rules:
+the user name is the charge point id; the password is 16 to 40 printable ASCII characters
+(OCPP 1.6 security whitepaper, OCPP 2.0.1 ``BasicAuthPassword``). Unknown ids are checked
+against a dummy hash, so refusing them takes as long as refusing a wrong password.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import orjson
+
+from canonical.errors import ConfigError
+
+MIN_PASSWORD, MAX_PASSWORD = 16, 40
+_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
+class Verdict(StrEnum):
+    accepted = "accepted"
+    unknown_accepted = "unknown_accepted"
+    refused = "refused"
+
+
+def check_password(password: str) -> None:
+    """Raise ConfigError unless ``password`` follows OCPP's BasicAuthPassword rules."""
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise ConfigError(f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters, "
+                          f"got {len(password)}")
+    if not _PRINTABLE.match(password):
+        raise ConfigError("password must be printable ASCII without spaces")
+
+
+def _hash(password: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(password.encode(), salt=salt, maxmem=64 * 1024 * 1024, **_SCRYPT)
+
+
+def parse_basic(header: str | None) -> tuple[str, str] | None:
+    """(user, password) from an ``Authorization: Basic ...`` header, or None if malformed."""
+    if not header or header[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None
+
+
+@dataclass
+class CredentialStore:
+    """The registered charge points of one data dir. Reloads the file when it changes."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        self._entries: dict[str, dict[str, str]] = {}
+        self._mtime_ns = -1
+        self._dummy_salt = os.urandom(16)
+        self._dummy = _hash("x" * MIN_PASSWORD, self._dummy_salt)
+        self._verified: dict[tuple[str, bytes], bool] = {}
+
+    @classmethod
+    def in_dir(cls, data_dir: str | os.PathLike[str]) -> CredentialStore:
+        return cls(Path(data_dir) / "chargers.json")
+
+    def _load(self) -> dict[str, dict[str, str]]:
+        try:
+            mtime = self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            self._entries, self._mtime_ns = {}, -1
+            return self._entries
+        if mtime != self._mtime_ns:
+            self._entries = orjson.loads(self.path.read_bytes())
+            self._mtime_ns = mtime
+            self._verified.clear()
+        return self._entries
+
+    def ids(self) -> list[str]:
+        return sorted(self._load())
+
+    def is_registered(self, charge_point_id: str) -> bool:
+        return charge_point_id in self._load()
+
+    def add(self, charge_point_id: str, password: str) -> None:
+        check_password(password)
+        salt = os.urandom(16)
+        entries = dict(self._load())
+        entries[charge_point_id] = {"algo": "scrypt", "salt": salt.hex(),
+                                    "hash": _hash(password, salt).hex()}
+        self._save(entries)
+
+    def remove(self, charge_point_id: str) -> bool:
+        entries = dict(self._load())
+        found = entries.pop(charge_point_id, None) is not None
+        self._save(entries)
+        return found
+
+    def _save(self, entries: dict[str, dict[str, str]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps(entries, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+
+    def verify(self, charge_point_id: str, password: str) -> bool:
+        """True if the password is this charge point's. Constant-time; unknown ids are False."""
+        entry = self._load().get(charge_point_id)
+        attempt = hashlib.sha256(password.encode("utf-8", "surrogatepass")).digest()
+        cached = self._verified.get((charge_point_id, attempt))
+        if cached is not None:
+            return cached
+        if entry is None:
+            hmac.compare_digest(_hash(password, self._dummy_salt), self._dummy)
+            return False
+        ok = hmac.compare_digest(_hash(password, bytes.fromhex(entry["salt"])),
+                                 bytes.fromhex(entry["hash"]))
+        if ok:
+            self._verified[(charge_point_id, attempt)] = True
+        return ok
+
+
+@dataclass(frozen=True)
+class AuthPolicy:
+    """``require_auth``: unknown charge points are refused unless ``accept_unknown``.
+
+    A registered charge point must always present its password, whatever the policy.
+    """
+
+    require_auth: bool = False
+    accept_unknown: bool = False
+
+    def judge(self, store: CredentialStore, charge_point_id: str,
+              authorization: str | None) -> Verdict:
+        creds = parse_basic(authorization)
+        if store.is_registered(charge_point_id):
+            if creds and creds[0] == charge_point_id and store.verify(charge_point_id, creds[1]):
+                return Verdict.accepted
+            return Verdict.refused
+        if creds is not None:
+            store.verify(charge_point_id, creds[1])  # same cost as a registered id
+        if self.require_auth and not self.accept_unknown:
+            return Verdict.refused
+        return Verdict.unknown_accepted

@@ -1,0 +1,52 @@
+"""Configuration of the ingest server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from canonical.enums import Protocol
+from canonical.errors import ConfigError
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything ``chargeline serve`` can be told. Sizes in bytes, times in seconds.
+
+    ``max_frame_bytes``: larger frames get a CALLERROR and the connection stays up; frames
+    above ``hard_frame_bytes`` make the WebSocket layer close the connection (1009).
+    ``rate_per_s``/``burst``: per-connection token bucket; a charger over it is slowed down
+    (its frames wait), never refused, so a flood cannot starve the others.
+    """
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 9000
+    default_protocol: Protocol = Protocol.v16
+    heartbeat_interval_s: int = 300
+    max_frame_bytes: int = MIB
+    hard_frame_bytes: int = 8 * MIB
+    ping_interval_s: float | None = 30.0
+    ping_timeout_s: float | None = 30.0
+    open_timeout_s: float = 10.0
+    require_auth: bool = False
+    accept_unknown: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    rate_per_s: float = 200.0
+    burst: int = 400
+    compression: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be 0-65535, got {self.port}")
+        if self.max_frame_bytes > self.hard_frame_bytes:
+            raise ConfigError(f"max_frame_bytes {self.max_frame_bytes} exceeds "
+                              f"hard_frame_bytes {self.hard_frame_bytes}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("--tls-cert and --tls-key go together")
+        if self.rate_per_s <= 0 or self.burst < 1:
+            raise ConfigError(
+                f"rate must be > 0 and burst >= 1, got {self.rate_per_s}/{self.burst}")

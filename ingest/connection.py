@@ -1,0 +1,188 @@
+"""One charger's connection: read frames, journal them, answer after they are durable."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+
+from canonical import RawFrame
+from canonical.enums import Direction, MessageType, ParseStatus, Protocol, RecordKind
+from canonical.errors import JournalError
+from ingest import csms_v16, csms_v201
+from ingest.csms_common import CallContext, Handler
+from ingest.frames import (
+    Frame,
+    FrameRejected,
+    call,
+    call_error,
+    call_result,
+    error_code,
+    sniff_message_id,
+)
+from ingest.frames import parse as parse_frame
+from ingest.journal import GroupCommitJournal
+from ingest.ratelimit import TokenBucket
+from ingest.transactions import TransactionRegistry
+
+log = logging.getLogger("chargeline.ingest")
+_TRUNCATED = 4096
+_HANDLERS: dict[Protocol, dict[str, Handler]] = {
+    Protocol.v16: csms_v16.HANDLERS, Protocol.v201: csms_v201.HANDLERS}
+
+
+@dataclass
+class Shared:
+    """What all connections of one server share."""
+
+    journal: GroupCommitJournal
+    transactions: TransactionRegistry
+    heartbeat_interval_s: int
+    max_frame_bytes: int
+    rate_per_s: float
+    burst: int
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def next_connection_id(self) -> str:
+        return f"{uuid.uuid4().hex[:8]}-{next(self._ids)}"
+
+
+class ChargerConnection:
+    """Serves one WebSocket for one charge point until it closes."""
+
+    def __init__(self, shared: Shared, ws: ServerConnection, charge_point_id: str,
+                 protocol: Protocol) -> None:
+        self.shared = shared
+        self.ws = ws
+        self.charge_point_id = charge_point_id
+        self.protocol = protocol
+        self.connection_id = shared.next_connection_id()
+        self.pending: dict[str, tuple[str, asyncio.Future[Any]]] = {}
+        self.bucket = TokenBucket(shared.rate_per_s, shared.burst)
+        self.throttled = False
+
+    def record(self, direction: Direction, raw: str, status: ParseStatus, *,
+               kind: RecordKind = RecordKind.frame, mtype: int | None = None,
+               mid: str | None = None, action: str | None = None) -> RawFrame:
+        """A journal record of this connection, stamped now with the server clock."""
+        return RawFrame(0, time.time_ns(), self.charge_point_id, self.connection_id,
+                        self.protocol.value, direction.value, kind.value, mtype, mid, action,
+                        raw, status.value)
+
+    async def serve(self) -> None:
+        """Read until the peer goes; each frame is journaled before it is answered."""
+        while True:
+            message = await self.ws.recv(decode=False)
+            await self._throttle()
+            await self.on_message(message)
+
+    async def _throttle(self) -> None:
+        wait = self.bucket.take(time.monotonic())
+        if wait > 0:
+            if not self.throttled:
+                self.throttled = True
+                note = f'{{"rate_per_s": {self.bucket.rate}, "burst": {self.bucket.capacity}}}'
+                await self.shared.journal.write([self.record(
+                    Direction.none, note, ParseStatus.not_applicable,
+                    kind=RecordKind.rate_limited)])
+            await asyncio.sleep(wait)
+        elif self.throttled and self.bucket.tokens >= self.bucket.capacity / 2:
+            self.throttled = False
+
+    async def on_message(self, message: bytes | str) -> None:
+        data = message.encode() if isinstance(message, str) else message
+        inbound, answer = self.judge(data)
+        records = [inbound] if answer is None else [inbound, answer]
+        try:
+            await self.shared.journal.write(records)
+        except JournalError as exc:
+            log.error("journal unavailable, refusing frame of %s: %s", self.charge_point_id, exc)
+            if inbound.message_type == MessageType.call and inbound.message_id:
+                await self.ws.send(call_error(inbound.message_id, error_code(
+                    "internal", self.protocol), "central system cannot store the frame now"))
+            return
+        if answer is not None:
+            await self.ws.send(answer.raw)
+
+    def judge(self, data: bytes) -> tuple[RawFrame, RawFrame | None]:
+        """(inbound record, answer record or None) for one received frame. Pure but for time."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return self._rejected(data, data.decode("utf-8", "replace"), FrameRejected(
+                error_code("syntax", self.protocol), "frame is not valid UTF-8",
+                sniff_message_id(data), ParseStatus.invalid_utf8))
+        if len(data) > self.shared.max_frame_bytes:
+            return self._rejected(data, text[:_TRUNCATED], FrameRejected(
+                error_code("payload", self.protocol),
+                f"frame of {len(data)} bytes exceeds {self.shared.max_frame_bytes}",
+                sniff_message_id(data), ParseStatus.too_large))
+        try:
+            frame = parse_frame(data, self.protocol)
+        except FrameRejected as exc:
+            return self._rejected(data, text, exc)
+        if frame.message_type == MessageType.call:
+            return self._answer_call(frame, text)
+        return self._take_result(frame, text), None
+
+    def _rejected(self, data: bytes, text: str,
+                  exc: FrameRejected) -> tuple[RawFrame, RawFrame]:
+        inbound = self.record(Direction.inbound, text, exc.status, mid=exc.message_id)
+        answer = call_error(exc.message_id, exc.code, exc.description)
+        return inbound, self.record(Direction.outbound, answer, ParseStatus.ok,
+                                    mtype=MessageType.call_error, mid=exc.message_id or "-1")
+
+    def _answer_call(self, frame: Frame, text: str) -> tuple[RawFrame, RawFrame]:
+        action = frame.action or ""
+        handler = _HANDLERS[self.protocol].get(action)
+        status = ParseStatus.ok if handler else ParseStatus.unknown_action
+        inbound = self.record(Direction.inbound, text, status, mtype=MessageType.call,
+                              mid=frame.message_id, action=action)
+        if handler is None:
+            answer = call_error(frame.message_id, error_code("action", self.protocol),
+                                f"action {action!r} is not supported by {self.protocol.value}")
+            mtype = MessageType.call_error
+        else:
+            answer, mtype = self._run_handler(handler, frame), MessageType.call_result
+        return inbound, self.record(Direction.outbound, answer, ParseStatus.ok, mtype=mtype,
+                                    mid=frame.message_id, action=action)
+
+    def _run_handler(self, handler: Handler, frame: Frame) -> str:
+        ctx = CallContext(self.charge_point_id, time.time_ns(), self.shared.transactions,
+                          self.shared.heartbeat_interval_s)
+        try:
+            return call_result(frame.message_id, handler(ctx, frame.payload))
+        except Exception:  # a handler bug must not cost the charger its answer
+            log.exception("handler for %s failed", frame.action)
+            return call_result(frame.message_id, {}) if frame.action in (
+                csms_v16.TRANSACTION_ACTIONS | csms_v201.TRANSACTION_ACTIONS) else call_error(
+                frame.message_id, error_code("internal", self.protocol), "internal error")
+
+    def _take_result(self, frame: Frame, text: str) -> RawFrame:
+        pending = self.pending.pop(frame.message_id, None)
+        status = ParseStatus.ok if pending else ParseStatus.unmatched_result
+        if pending is not None and not pending[1].done():
+            pending[1].set_result(frame)
+        return self.record(Direction.inbound, text, status, mtype=frame.message_type,
+                           mid=frame.message_id, action=pending[0] if pending else None)
+
+    async def call(self, action: str, payload: dict[str, Any], timeout_s: float = 30.0) -> Frame:
+        """Send a CSMS-initiated CALL (journaled first) and wait for the charger's answer."""
+        message_id = uuid.uuid4().hex
+        text = call(message_id, action, payload)
+        future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+        self.pending[message_id] = (action, future)
+        await self.shared.journal.write([self.record(
+            Direction.outbound, text, ParseStatus.ok, mtype=MessageType.call, mid=message_id,
+            action=action)])
+        await self.ws.send(text)
+        try:
+            return await asyncio.wait_for(future, timeout_s)
+        finally:
+            self.pending.pop(message_id, None)
