@@ -12,6 +12,7 @@ import types
 import typing
 from collections.abc import Iterable, Sequence
 from functools import cache
+from operator import attrgetter
 from typing import Annotated, Any, TypeVar
 
 import pyarrow as pa
@@ -73,12 +74,22 @@ def _column(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
     return pa.array(values, type=arrow_type)
 
 
-def to_batch(record_type: type, records: Sequence[Any]) -> pa.RecordBatch:
-    """Pack records (instances of ``record_type``) into one record batch of its schema."""
+def to_batch(record_type: type, records: Sequence[Any],
+             override: dict[str, pa.Array] | None = None) -> pa.RecordBatch:
+    """Pack records (instances of ``record_type``) into one record batch of its schema.
+
+    ``override`` gives ready columns by name (e.g. ids assigned at write time), which are
+    then not read from the records.
+    """
     schema = schema_of(record_type)
-    names = schema.names
-    columns = [[getattr(r, n) for r in records] for n in names]
-    arrays = [_column(col, f.type) for col, f in zip(columns, schema, strict=True)]
+    override = override or {}
+    if records:
+        rows = list(map(attrgetter(*schema.names), records))
+        columns: list[Any] = list(zip(*rows, strict=True))
+    else:
+        columns = [[] for _ in schema.names]
+    arrays = [override[f.name] if f.name in override else _column(list(col), f.type)
+              for col, f in zip(columns, schema, strict=True)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 

@@ -11,18 +11,20 @@ from ingest.journal.writer import JournalWriter
 
 
 class GroupCommitJournal:
-    """Batches ``write`` calls from many coroutines into one journal append + fsync.
+    """Batches ``write`` calls from many coroutines into one journal append and one fsync.
 
-    ``await write(records)`` returns the numbered records once they are durable; records
-    written by one call keep their order and stay adjacent. Appends run in a worker thread,
-    so the event loop keeps reading sockets while the disk syncs. If the disk fails, every
-    waiting writer gets the exception: the caller must not acknowledge those frames.
+    ``await write(records)`` returns their frame ids once they are durable; records written
+    by one call keep their order and stay adjacent. One worker-thread call writes and syncs a
+    whole group, so the event loop keeps reading sockets meanwhile, and what arrives during
+    an fsync forms the next group: the busier the server, the larger the groups. If the disk
+    fails, every waiter of the group gets the exception: the caller must not acknowledge
+    those frames.
     """
 
-    def __init__(self, writer: JournalWriter, max_batch: int = 4096) -> None:
+    def __init__(self, writer: JournalWriter) -> None:
         self._writer = writer
-        self._max_batch = max_batch
-        self._pending: list[tuple[Sequence[RawFrame], asyncio.Future[list[RawFrame]]]] = []
+        self._records: list[RawFrame] = []
+        self._done: asyncio.Future[int] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.frames_written = 0
@@ -31,52 +33,46 @@ class GroupCommitJournal:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="journal")
 
-    async def write(self, records: Sequence[RawFrame]) -> list[RawFrame]:
-        future: asyncio.Future[list[RawFrame]] = asyncio.get_running_loop().create_future()
-        self._pending.append((records, future))
+    async def write(self, records: Sequence[RawFrame]) -> range:
+        """Frame ids of ``records``, once they are durable."""
+        if self._done is None:
+            self._done = asyncio.get_running_loop().create_future()
+        done = self._done
+        start = len(self._records)
+        self._records.extend(records)
         self._wake.set()
-        return await future
+        first: int = await asyncio.shield(done)
+        return range(first + start, first + start + len(records))
 
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._pending:
-                group = self._take_group()
-                await self._commit(group)
+            while self._records:
+                await self._commit()
 
-    def _take_group(self) -> list[tuple[Sequence[RawFrame], asyncio.Future[list[RawFrame]]]]:
-        group: list[tuple[Sequence[RawFrame], asyncio.Future[list[RawFrame]]]] = []
-        size = 0
-        while self._pending and (not group or size + len(self._pending[0][0]) <= self._max_batch):
-            item = self._pending.pop(0)
-            group.append(item)
-            size += len(item[0])
-        return group
-
-    async def _commit(
-        self, group: list[tuple[Sequence[RawFrame], asyncio.Future[list[RawFrame]]]]
-    ) -> None:
-        flat = [r for records, _ in group for r in records]
+    async def _commit(self) -> None:
+        records, done = self._records, self._done
+        self._records, self._done = [], None
+        assert done is not None
         try:
-            numbered = await asyncio.to_thread(self._writer.append, flat)
+            ids = await asyncio.to_thread(self._write_and_sync, records)
         except Exception as exc:  # every waiter must learn the frames are not durable
-            for _, future in group:
-                if not future.done():
-                    future.set_exception(exc)
+            done.set_exception(exc)
             return
         self.commits += 1
-        self.frames_written += len(numbered)
-        pos = 0
-        for records, future in group:
-            if not future.done():
-                future.set_result(numbered[pos : pos + len(records)])
-            pos += len(records)
+        self.frames_written += len(ids)
+        done.set_result(ids.start)
+
+    def _write_and_sync(self, records: list[RawFrame]) -> range:
+        ids = self._writer.write(records)
+        self._writer.sync()
+        return ids
 
     async def close(self) -> None:
         """Flush what is pending, stop the commit task, close the writer."""
-        while self._pending:
-            await self._commit(self._take_group())
+        while self._records:
+            await self._commit()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -86,24 +86,46 @@ class JournalWriter:
 
     def append(self, records: Sequence[RawFrame]) -> list[RawFrame]:
         """Assign frame ids, write one batch, make it durable; returns the numbered records."""
+        ids = self.write(records)
+        self.sync()
+        return [r.replace(frame_id=i) for r, i in zip(records, ids, strict=True)]
+
+    def write(self, records: Sequence[RawFrame]) -> range:
+        """Assign frame ids (the records' own are ignored) and write one batch, not yet
+        durable: call ``sync`` before acknowledging. Readers may see the batch at once.
+        Returns the ids given, in order."""
         if not records:
-            return []
+            return range(0)
         first = self.next_frame_id
-        numbered = [r.replace(frame_id=first + i) for i, r in enumerate(records)]
+        ids = pa.array(range(first, first + len(records)), type=pa.int64())
         try:
             if self._ipc is None or self._rows_in_segment >= self._segment_rows:
                 self._close_segment()
                 self._open_segment()
-            assert self._ipc is not None
-            self._ipc.write_batch(to_batch(RawFrame, numbered))
-            self._sync()
+            assert self._ipc is not None and self._file is not None
+            self._ipc.write_batch(to_batch(RawFrame, records, {"frame_id": ids}))
+            self._file.flush()
         except OSError as exc:
-            self._abandon_segment()
-            where = str(self.directory)
-            raise JournalError(f"cannot write the journal in {where!r}: {exc}") from exc
-        self.next_frame_id = first + len(numbered)
-        self._rows_in_segment += len(numbered)
-        return numbered
+            self._fail(exc)
+        self.next_frame_id = first + len(records)
+        self._rows_in_segment += len(records)
+        return range(first, first + len(records))
+
+    def sync(self) -> None:
+        """Make everything written so far durable (fsync). Safe to call from another thread
+        while ``write`` runs: what ``write`` had returned before this call is covered."""
+        file = self._file
+        if file is None or not self._fsync:
+            return
+        try:
+            os.fsync(file.fileno())
+        except (OSError, ValueError) as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: Exception) -> None:
+        self._abandon_segment()
+        where = str(self.directory)
+        raise JournalError(f"cannot write the journal in {where!r}: {exc}") from exc
 
     def _abandon_segment(self) -> None:
         """After a failed write (disk full, read-only): the segment may end torn, so the next
