@@ -43,11 +43,11 @@ async def load(url_of: Any, clients: int, seconds: float) -> dict[str, float]:
     counts = await asyncio.gather(*(client(url_of(i), i, stop_at, latencies)
                                     for i in range(clients)))
     return {"msgs_per_s": sum(counts) / seconds, "messages": sum(counts),
-            "p50_ms": percentile(latencies, 0.5) * 1e3, "p95_ms": percentile(latencies, 0.95) * 1e3,
-            "p99_ms": percentile(latencies, 0.99) * 1e3}
+            **{f"p{q}_ms": percentile(latencies, q / 100) * 1e3 for q in (50, 95, 99)}}
 
 
-def measure(args: list[str], port: int, url_of: Any, clients: int, seconds: float) -> dict[str, float]:
+def measure(args: list[str], port: int, url_of: Any, clients: int,
+            seconds: float) -> dict[str, float]:
     proc = spawn(args)
     try:
         wait_port(port)
@@ -75,7 +75,8 @@ def main() -> None:
     ratio = serve["msgs_per_s"] / echo["msgs_per_s"]
     report("ingest", {"clients": a.clients, "seconds": a.seconds, "serve": serve,
                       "echo_baseline": echo, "ratio_vs_echo": round(ratio, 3), "target_ratio": 0.5},
-           [("serve msgs/s", round(serve["msgs_per_s"])), ("echo msgs/s", round(echo["msgs_per_s"])),
+           [("serve msgs/s", round(serve["msgs_per_s"])),
+            ("echo msgs/s", round(echo["msgs_per_s"])),
             ("ratio", round(ratio, 3)), ("serve p50/p95/p99 ms",
              f"{serve['p50_ms']:.1f}/{serve['p95_ms']:.1f}/{serve['p99_ms']:.1f}")])
 

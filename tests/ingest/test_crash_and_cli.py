@@ -110,7 +110,8 @@ def test_import_names_the_bad_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"ts":"2026-01-01T00:00:00Z","charge_point_id":"c","protocol":"ocpp1.6","direction":"in","frame":[]}\n{"oops": 1}\n')
     result = subprocess.run([sys.executable, "-m", "chargeline", "import", "--data-dir",
-                             str(tmp_path / "d"), str(bad)], capture_output=True, text=True)
+                             str(tmp_path / "d"), str(bad)], capture_output=True, text=True,
+                            check=False)
     assert result.returncode == 2
     assert "line 2: missing keys" in result.stderr
     assert not (tmp_path / "d" / "journal").exists() or not journal_frames(tmp_path / "d")
