@@ -17,6 +17,8 @@ class ServerConfig:
 
     ``max_frame_bytes``: larger frames get a CALLERROR and the connection stays up; frames
     above ``hard_frame_bytes`` make the WebSocket layer close the connection (1009).
+    ``tls_client_ca``: security profile 3 — chargers must present a client certificate signed
+    by this CA whose subject commonName is their charge point id.
     ``rate_per_s``/``burst``: per-connection token bucket; a charger over it is slowed down
     (its frames wait), never refused, so a flood cannot starve the others.
     """
@@ -35,6 +37,7 @@ class ServerConfig:
     accept_unknown: bool = False
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    tls_client_ca: Path | None = None
     rate_per_s: float = 200.0
     burst: int = 400
     compression: bool = False
@@ -47,6 +50,8 @@ class ServerConfig:
                               f"hard_frame_bytes {self.hard_frame_bytes}")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("--tls-cert and --tls-key go together")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ConfigError("--tls-client-ca (security profile 3) needs --tls-cert/--tls-key")
         if self.rate_per_s <= 0 or self.burst < 1:
             raise ConfigError(
                 f"rate must be > 0 and burst >= 1, got {self.rate_per_s}/{self.burst}")

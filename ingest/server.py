@@ -92,6 +92,9 @@ class CentralSystem:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+        if self.config.tls_client_ca is not None:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(cafile=self.config.tls_client_ca)
         return context
 
     async def stop(self) -> None:
@@ -134,8 +137,11 @@ class CentralSystem:
                              refusal.reason, "path": request.path[:200], "remote": remote})
             return _respond(ws, refusal.status, refusal.reason)
         assert isinstance(cp_id, str) and isinstance(protocol, Protocol)
-        verdict = await asyncio.to_thread(self.policy.judge, self.credentials, cp_id,
-                                          request.headers.get("Authorization"))
+        if self.config.tls_client_ca is not None:
+            verdict = certificate_verdict(ws, cp_id)
+        else:
+            verdict = await asyncio.to_thread(self.policy.judge, self.credentials, cp_id,
+                                              request.headers.get("Authorization"))
         if verdict is Verdict.refused:
             await self._note(cp_id, RecordKind.auth_failed, {"remote": remote, "tls": bool(
                 self.config.tls_cert), "presented": "Authorization" in request.headers})
@@ -184,6 +190,13 @@ class CentralSystem:
         with contextlib.suppress(Exception):
             await self._note(conn.charge_point_id, RecordKind.disconnected, {
                 "code": code, "reason": reason or ""}, conn.connection_id, conn.protocol.value)
+
+
+def certificate_verdict(ws: ServerConnection, cp_id: str) -> Verdict:
+    """Security profile 3: the TLS layer verified the chain; the commonName must be the id."""
+    cert = ws.transport.get_extra_info("peercert") or {}
+    names = [value for rdn in cert.get("subject", ()) for key, value in rdn if key == "commonName"]
+    return Verdict.accepted if names == [cp_id] else Verdict.refused
 
 
 def _remote(ws: ServerConnection) -> str:

@@ -32,6 +32,8 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --auth: accept (and flag) charge points not registered")
     p.add_argument("--tls-cert", type=Path)
     p.add_argument("--tls-key", type=Path)
+    p.add_argument("--tls-client-ca", type=Path,
+                   help="security profile 3: require client certificates from this CA")
     p.add_argument("--rate", type=float, default=200.0, help="frames/s per connection")
 
 
@@ -45,7 +47,8 @@ def config_from(args: argparse.Namespace) -> Any:
         heartbeat_interval_s=args.heartbeat_interval, max_frame_bytes=args.max_frame_bytes,
         ping_interval_s=args.ping_interval, ping_timeout_s=args.ping_interval,
         require_auth=args.auth, accept_unknown=args.unknown_chargers == "accept",
-        tls_cert=args.tls_cert, tls_key=args.tls_key, rate_per_s=args.rate,
+        tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
+        rate_per_s=args.rate,
         burst=max(1, int(args.rate * 2)))
 
 
