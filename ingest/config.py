@@ -19,6 +19,8 @@ class ServerConfig:
     above ``hard_frame_bytes`` make the WebSocket layer close the connection (1009).
     ``tls_client_ca``: security profile 3 — chargers must present a client certificate signed
     by this CA whose subject commonName is their charge point id.
+    ``backlog``: pending TCP connections the kernel keeps, so a reconnect storm is queued,
+    not dropped.
     ``rate_per_s``/``burst``: per-connection token bucket; a charger over it is slowed down
     (its frames wait), never refused, so a flood cannot starve the others.
     """
@@ -41,6 +43,7 @@ class ServerConfig:
     rate_per_s: float = 200.0
     burst: int = 400
     compression: bool = False
+    backlog: int = 4096
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

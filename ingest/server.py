@@ -83,7 +83,7 @@ class CentralSystem:
             max_size=c.hard_frame_bytes, ping_interval=c.ping_interval_s,
             ping_timeout=c.ping_timeout_s, open_timeout=c.open_timeout_s,
             compression="deflate" if c.compression else None, ssl=self._ssl_context(),
-            server_header="chargeline")
+            server_header="chargeline", backlog=c.backlog)
         log.info("listening on %s:%s", c.host, self.port)
 
     def _ssl_context(self) -> ssl.SSLContext | None:
