@@ -39,7 +39,7 @@ async def open_one(url: str, sem: asyncio.Semaphore, boot: bool) -> Any:
                 ws = await websockets.connect(url, subprotocols=["ocpp1.6"], compression=None,
                                               ping_interval=None, open_timeout=60)
                 break
-            except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake):
+            except (TimeoutError, OSError, websockets.InvalidHandshake):
                 RETRIES[0] += 1
                 await asyncio.sleep(min(5.0, 0.2 * (attempt + 1)))
         else:
@@ -50,7 +50,8 @@ async def open_one(url: str, sem: asyncio.Semaphore, boot: bool) -> Any:
         return ws
 
 
-async def connect_all(url_of: Any, n: int, boot: bool, parallel: int = 256) -> tuple[list[Any], float]:
+async def connect_all(url_of: Any, n: int, boot: bool,
+                      parallel: int = 256) -> tuple[list[Any], float]:
     sem = asyncio.Semaphore(parallel)
     t0 = time.perf_counter()
     conns = await asyncio.gather(*(open_one(url_of(i), sem, boot) for i in range(n)))
@@ -80,7 +81,8 @@ async def measure(pid: int, url_of: Any, n: int, boot: bool) -> dict[str, float]
     after = rss_mib(pid)
     await asyncio.gather(*(ws.close() for ws in conns))
     return {"chargers": n, "connect_s": connect_s, "heartbeat_round_s": beat_s,
-            "reconnect_storm_s": storm_s, "storm_retries": storm_retries, "rss_idle_mib": before, "rss_held_mib": held,
+            "reconnect_storm_s": storm_s, "storm_retries": storm_retries,
+            "rss_idle_mib": before, "rss_held_mib": held,
             "rss_after_storm_mib": after, "kib_per_connection": (held - before) * 1024 / n}
 
 
