@@ -36,7 +36,7 @@ browser-deps:  ## Debian chromium for the end-to-end browser tests (needs root)
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 
 bench: $(STAMP)  ## every benchmark, results in bench/results/
-	$(PY) bench/run_all.py
+	$(PY) -m bench.run_all
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
