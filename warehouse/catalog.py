@@ -1,0 +1,173 @@
+"""The DuckDB catalog: ``<data_dir>/warehouse/catalog.duckdb``, holding only views.
+
+Views read the Parquet files by glob at query time, so new data shows up without touching the
+catalog, and the pipeline never opens it: readers (dashboards, analysts, ``chargeline sql``)
+open it read-only, any number at once. ``ensure`` builds the file beside the old one and
+renames it into place, so a reader holding the old file keeps working.
+
+Layers, each a folder of ``.sql`` files under ``warehouse/sql`` (one view per file, named
+after it): ``raw_<table>`` sources (the files as written, duplicates included) → staging
+(deduplicated by natural key) → intermediate → marts.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from warehouse.layout import table_glob, warehouse_dir
+from warehouse.tables import TABLES
+from warehouse.writer import WarehouseWriter
+
+SQL_DIR = Path(__file__).parent / "sql"
+LAYERS = ("staging", "intermediate", "marts")
+CATALOG_NAME = "catalog.duckdb"
+
+
+def catalog_path(data_dir: Path) -> Path:
+    return warehouse_dir(data_dir) / CATALOG_NAME
+
+
+def view_sql() -> list[tuple[str, str]]:
+    """(view name, select statement) for every SQL file, in layer order."""
+    views = []
+    for layer in LAYERS:
+        for path in sorted((SQL_DIR / layer).glob("*.sql")):
+            views.append((path.stem, path.read_text()))
+    return views
+
+
+def source_sql(data_dir: Path, table: str) -> str:
+    """The raw source of a table: every file, duplicates included, columns unified by name."""
+    glob = table_glob(data_dir, table).replace("'", "''")
+    return (f"select * from read_parquet('{glob}', union_by_name = true, "
+            f"hive_partitioning = false)")
+
+
+def fingerprint(data_dir: Path) -> str:
+    """Changes when the SQL, the table list or the data directory's location changes."""
+    digest = hashlib.sha256(str(warehouse_dir(data_dir).resolve()).encode())
+    for name, sql in view_sql():
+        digest.update(name.encode() + sql.encode())
+    digest.update(",".join(TABLES).encode())
+    return digest.hexdigest()[:16]
+
+
+def ensure(data_dir: Path) -> Path:
+    """Create or refresh the catalog; a no-op when it is already current. Idempotent, and safe
+    while readers have the old catalog open or another process runs ``ensure`` too."""
+    WarehouseWriter(data_dir, durable=False)
+    path = catalog_path(data_dir)
+    wanted = fingerprint(data_dir)
+    if path.exists() and _current_fingerprint(path) == wanted:
+        return path
+    tmp = path.with_name(f".{CATALOG_NAME}.{uuid.uuid4().hex}.tmp")
+    try:
+        _build(tmp, data_dir, wanted)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _build(path: Path, data_dir: Path, wanted: str) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        for table in TABLES:
+            con.execute(f"create view raw_{table} as {source_sql(data_dir, table)}")
+        _create_views(con, view_sql())
+        con.execute(f"create view catalog_info as select '{wanted}' as fingerprint")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]]) -> None:
+    """Create views in order, retrying any that name a view created later in the same layer."""
+    pending = list(views)
+    while pending:
+        failed: list[tuple[str, str]] = []
+        errors: list[str] = []
+        for name, sql in pending:
+            try:
+                con.execute(f"create view {name} as {sql}")
+            except duckdb.CatalogException as exc:
+                failed.append((name, sql))
+                errors.append(f"{name}: {exc}")
+        if len(failed) == len(pending):
+            raise RuntimeError("views cannot be created: " + "; ".join(errors))
+        pending = failed
+
+
+def _current_fingerprint(path: Path) -> str | None:
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        row = con.execute("select fingerprint from catalog_info").fetchone()
+        return str(row[0]) if row else None
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def connect(data_dir: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """A connection to the catalog (created first if missing), session time zone UTC.
+
+    Read-only by default: any number of readers may hold one while the pipeline writes.
+    Prefer ``query`` (or ``reading``) for reads, which also keeps compaction from removing a
+    file between DuckDB listing it and opening it.
+    """
+    path = catalog_path(data_dir)
+    if not path.exists():
+        ensure(data_dir)
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+@contextmanager
+def reading(data_dir: Path) -> Iterator[None]:
+    """Hold the warehouse's shared reader lock: compaction and prune never delete a file
+    while any holder runs a query. Cheap (one ``flock``); hold it per query, not per session."""
+    with _lock(data_dir, fcntl.LOCK_SH):
+        yield
+
+
+@contextmanager
+def deleting(data_dir: Path) -> Iterator[None]:
+    """The exclusive side of ``reading``: held by compaction and prune while files go away."""
+    with _lock(data_dir, fcntl.LOCK_EX):
+        yield
+
+
+@contextmanager
+def _lock(data_dir: Path, mode: int) -> Iterator[None]:
+    path = warehouse_dir(data_dir) / "readers.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, mode)
+        yield
+    finally:
+        os.close(fd)
+
+
+def query(con: duckdb.DuckDBPyConnection, data_dir: Path, sql: str,
+          params: list[Any] | dict[str, Any] | None = None) -> pa.Table:
+    """Run one read query under the reader lock; the result as an Arrow table."""
+    with reading(data_dir):
+        return con.execute(sql, params).to_arrow_table() if params is not None else \
+            con.sql(sql).to_arrow_table()

@@ -1,0 +1,68 @@
+-- finance_sessions: what finance bills. Finished sessions (completed, or a stop without a
+-- start) with billable energy in kWh, the driver and the billing period (UTC month of the
+-- stop). billable is false, with hold_reason saying why, when an anomaly blocks billing:
+-- a blocking flag on the session, an alert of a blocking kind about it, a status other than
+-- completed, or no/negative energy.
+with
+
+finished_sessions as (
+    select * from sessions where status in ('completed', 'orphan_stop')
+),
+
+blocking_alerts as (
+    select session_id, list(distinct kind) as kinds
+    from alerts
+    where session_id is not null
+        and regexp_matches(kind, 'mismatch|duplicate|orphan|stuck|reset|unit_error|phantom|without_start')
+    group by session_id
+),
+
+holds as (
+    select
+        s.*,
+        list_sort(list_distinct(list_concat(
+            list_filter(s.flags, lambda f: regexp_matches(
+                f, 'mismatch|duplicate|orphan|stuck|reset|unit_error|phantom|without_start'
+            )),
+            coalesce(b.kinds, []),
+            case when s.status <> 'completed' then [s.status] else [] end,
+            case
+                when s.energy_wh is null then ['no_energy']
+                when s.energy_wh < 0 then ['negative_energy']
+                else []
+            end
+        ))) as hold_reasons
+    from finished_sessions as s
+    left join blocking_alerts as b on b.session_id = s.session_id
+),
+
+final as (
+    select
+        session_id,
+        charge_point_id,
+        connector_id,
+        evse_id,
+        transaction_id,
+        id_tag,
+        strftime(coalesce(stopped_at, started_at) at time zone 'UTC', '%Y-%m') as period,
+        started_at,
+        stopped_at,
+        started_at_raw,
+        stopped_at_raw,
+        duration_s,
+        meter_start_wh,
+        meter_stop_wh,
+        energy_wh,
+        energy_kwh,
+        energy_rule,
+        status,
+        flags,
+        len(hold_reasons) = 0 as billable,
+        case when len(hold_reasons) > 0 then array_to_string(hold_reasons, ', ') end
+            as hold_reason,
+        version,
+        updated_at
+    from holds
+)
+
+select * from final

@@ -1,0 +1,40 @@
+-- frames: the journal as the flow wrote it, one row per frame_id (at-least-once writes deduped).
+-- Partitioning the dedup by (charge_point_id, received_at, frame_id) — both fixed by frame_id —
+-- lets a filter on charger or time reach the Parquet scan.
+with
+
+source as (
+    select * from raw_frames
+),
+
+deduped as (
+    select *
+    from source
+    qualify row_number() over (
+        partition by charge_point_id, received_at, frame_id order by connection_id
+    ) = 1
+),
+
+final as (
+    select
+        frame_id,
+        cast(received_at as timestamptz) as received_at,
+        charge_point_id,
+        connection_id,
+        protocol,
+        direction,
+        record_kind,
+        message_type,
+        case message_type
+            when 2 then 'CALL'
+            when 3 then 'CALLRESULT'
+            when 4 then 'CALLERROR'
+        end as message_type_name,
+        message_id,
+        action,
+        raw,
+        parse_status
+    from deduped
+)
+
+select * from final
