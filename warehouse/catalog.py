@@ -169,5 +169,4 @@ def query(con: duckdb.DuckDBPyConnection, data_dir: Path, sql: str,
           params: list[Any] | dict[str, Any] | None = None) -> pa.Table:
     """Run one read query under the reader lock; the result as an Arrow table."""
     with reading(data_dir):
-        return con.execute(sql, params).to_arrow_table() if params is not None else \
-            con.sql(sql).to_arrow_table()
+        return con.sql(sql, params=params).to_arrow_table()

@@ -14,6 +14,7 @@ from warehouse.writer import WarehouseWriter
 T0 = 1_767_261_600_000_000_000  # 2026-01-01T10:00:00Z
 MIN = 60_000_000_000
 SEC = 1_000_000_000
+DAY = 86_400 * SEC
 
 
 def frame(frame_id: int, **kw: Any) -> RawFrame:
