@@ -1,0 +1,109 @@
+"""Clock drift: a robust estimate of (charger clock - server clock) per charger.
+
+Evidence is the charger's own timestamp on frames it sends *live* — status changes,
+transaction events, periodic samples — one offset per frame. Offline backlog (queued samples,
+``offline`` 2.0.1 events, synthesized stops) is left out, and so is any offset more than 2 h
+from the running estimate (a Stop delivered hours late): its offset is the delay, not the clock.
+
+The estimate is the median of the last 15 offsets. Alerts: ``clock_unsynced`` for 1970 times,
+``clock_timezone_offset`` when the estimate is a whole number of hours (±2 min, not 0),
+``clock_drift`` otherwise past ``drift_alert_s``. One alert per episode (until the clock is
+back within bounds).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from statistics import median
+
+from canonical.enums import AlertKind, EventType
+from canonical.events import CanonicalEvent
+from canonical.findings import Alert
+from flows.alerts import make_alert
+from flows.config import FlowConfig, S
+
+WINDOW = 15
+_LIVE_TYPES = frozenset({EventType.status_changed, EventType.transaction_started,
+                         EventType.transaction_updated, EventType.transaction_stopped,
+                         EventType.meter_sample, EventType.security_event})
+_BACKLOG_ISSUES = ("queued_replay", "synthesized_stop")
+HOUR_S = 3600.0
+
+
+class DriftEstimator:
+    """Per-charger drift estimate; ``apply(event)`` returns the alerts it raises."""
+
+    def __init__(self, charge_point_id: str, config: FlowConfig) -> None:
+        self.charge_point_id = charge_point_id
+        self.config = config
+        self.offsets: deque[float] = deque(maxlen=WINDOW)
+        self.open_episode: str | None = None
+        self.unsynced_boot: int | None = None
+        self.last_boot_frame: int = 0
+        self.last_frame: int = -1
+
+    @property
+    def estimate_s(self) -> float | None:
+        if len(self.offsets) < self.config.drift_min_samples:
+            return None
+        return float(median(self.offsets))
+
+    def correct(self, charger_at: int | None) -> int | None:
+        """Charger time minus the estimate (UTC ns); as sent while there is no estimate."""
+        if charger_at is None:
+            return None
+        estimate = self.estimate_s
+        return charger_at if estimate is None else charger_at - int(estimate * S)
+
+    def apply(self, event: CanonicalEvent) -> list[Alert]:
+        if event.event_type == EventType.booted:
+            self.last_boot_frame = event.frame_id
+            return []
+        if event.timestamp_issue and "pre_sync_1970" in event.timestamp_issue:
+            return self._unsynced(event)
+        if not self._is_live(event) or event.frame_id == self.last_frame:
+            return []
+        self.last_frame = event.frame_id
+        offset = (event.charger_at - event.server_received_at) / S  # type: ignore[operator]
+        current = self.estimate_s
+        if current is not None and abs(offset - current) > 2 * HOUR_S:
+            return []
+        self.offsets.append(offset)
+        return self._judge(event)
+
+    def _is_live(self, event: CanonicalEvent) -> bool:
+        if event.charger_at is None or event.event_type not in _LIVE_TYPES:
+            return False
+        if event.offline or (event.value_issue and event.value_issue in _BACKLOG_ISSUES):
+            return False
+        return event.event_type != EventType.meter_sample or event.context in (
+            None, "Sample.Periodic", "Sample.Clock")
+
+    def _unsynced(self, event: CanonicalEvent) -> list[Alert]:
+        if self.unsynced_boot == self.last_boot_frame:
+            return []
+        self.unsynced_boot = self.last_boot_frame
+        return [make_alert(AlertKind.clock_unsynced, self.charge_point_id,
+                           f"boot{self.last_boot_frame}", detected_at=event.server_received_at,
+                           event_time=event.server_received_at, frame_id=event.frame_id,
+                           message="charger clock not set: it sends 1970 timestamps",
+                           detail=event.charger_at_raw)]
+
+    def _judge(self, event: CanonicalEvent) -> list[Alert]:
+        estimate = self.estimate_s
+        if estimate is None:
+            return []
+        if abs(estimate) <= self.config.drift_alert_s:
+            self.open_episode = None
+            return []
+        hours = round(estimate / HOUR_S)
+        whole_hours = hours != 0 and abs(estimate - hours * HOUR_S) <= 120.0
+        kind = AlertKind.clock_timezone_offset if whole_hours else AlertKind.clock_drift
+        if self.open_episode is not None:
+            return []
+        self.open_episode = f"{kind.value}@{event.frame_id}"
+        what = f"{hours:+d} h time-zone offset" if whole_hours else f"{estimate:+.0f} s drift"
+        return [make_alert(kind, self.charge_point_id, f"frame{event.frame_id}",
+                           detected_at=event.server_received_at, event_time=event.charger_at,
+                           value=round(estimate, 3), unit="s", frame_id=event.frame_id,
+                           message=f"charger clock off by {what}")]

@@ -1,0 +1,40 @@
+"""Thresholds of the detectors, in seconds and Wh. One frozen object, passed to every tracker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+S = 1_000_000_000  # nanoseconds per second
+
+
+@dataclass(frozen=True, slots=True)
+class FlowConfig:
+    """Detector settings. Times are server-clock seconds (receive time), never charger time.
+
+    - ``drift_alert_s``: |charger clock - server clock| above this raises ``clock_drift``.
+    - ``drift_min_samples``: live timestamps needed before the estimate is trusted.
+    - ``late_stop_s``: a Stop received this long after its own (corrected) time is late.
+    - ``stuck_after_s``: an active session silent this long, while its charger is offline or
+      silent, is stuck.
+    - ``offline_after_s``: a charger disconnected this long raises ``charger_offline``.
+    - ``boot_loop_boots`` within ``boot_loop_window_s``; ``flap_connects`` within
+      ``flap_window_s``.
+    - ``mismatch_tolerance_wh`` (or ``mismatch_tolerance_pct`` of the session) before a meter
+      disagreement is an alert; ``max_power_w``: more than this between two registers is a
+      unit error, not energy.
+    - ``minute_grace_s``: a health minute closes this long after it ends.
+    """
+
+    drift_alert_s: float = 120.0
+    drift_min_samples: int = 3
+    late_stop_s: float = 900.0
+    stuck_after_s: float = 1800.0
+    offline_after_s: float = 300.0
+    boot_loop_boots: int = 3
+    boot_loop_window_s: float = 900.0
+    flap_connects: int = 4
+    flap_window_s: float = 600.0
+    mismatch_tolerance_wh: float = 50.0
+    mismatch_tolerance_pct: float = 2.0
+    max_power_w: float = 400_000.0
+    minute_grace_s: float = 5.0

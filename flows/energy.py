@@ -1,0 +1,50 @@
+"""The billable-energy rule, in the order finance reads it (``energy_rule`` names the branch):
+
+1. ``register_delta`` — meterStop - meterStart, both trusted. If the register was reset
+   inside the session, the energy lost at the reset is added back
+   (``register_delta_across_reset``): the charger delivered it before the reset.
+2. ``session_register`` — chargers whose transaction register counts the session from 0
+   (ABB Q10): its highest value, when there is no trusted stop.
+3. ``first_sample_as_start`` — no trusted start (Q11 placeholder 0, start lost): meterStop
+   (or the last register sample) minus the first trusted register sample.
+4. ``so_far`` — still running: last register sample - meterStart.
+5. ``interval_sum`` — only interval energy samples: their sum.
+6. ``no_meter`` — nothing usable: energy is null and the session is on hold.
+
+Meter samples are evidence beside it: ``samples_energy_wh`` is what the register samples alone
+say (last - first + reset losses), for the mismatch check.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flows.session import Session
+
+
+def samples_energy(s: Session) -> float | None:
+    if s.first_register_wh is None or s.last_register_wh is None:
+        return None
+    return s.last_register_wh - s.first_register_wh + s.reset_loss_wh
+
+
+def billable(s: Session) -> tuple[float | None, str, float | None]:
+    """(energy Wh, rule, samples' energy Wh) for a session (see the module docstring)."""
+    samples_wh = samples_energy(s)
+    start, stop = s.meter_start_wh, s.meter_stop_wh
+    if start is not None and stop is not None and stop + s.reset_loss_wh >= start:
+        rule = "register_delta_across_reset" if s.reset_loss_wh else "register_delta"
+        return round(stop - start + s.reset_loss_wh, 3), rule, samples_wh
+    if s.session_register_wh is not None:
+        return round(s.session_register_wh, 3), "session_register", samples_wh
+    end = stop if stop is not None else s.last_register_wh
+    if start is None and end is not None and s.first_register_wh is not None:
+        return round(end - s.first_register_wh + s.reset_loss_wh, 3), "first_sample_as_start", \
+            samples_wh
+    if start is not None and stop is None and s.last_register_wh is not None:
+        return round(max(0.0, s.last_register_wh - start + s.reset_loss_wh), 3), "so_far", \
+            samples_wh
+    if s.interval_sum_wh:
+        return round(s.interval_sum_wh, 3), "interval_sum", samples_wh
+    return None, "no_meter", samples_wh
