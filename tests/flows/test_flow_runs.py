@@ -1,0 +1,117 @@
+"""Real Bytewax runs in real processes on real journals: replay, workers, kill -9 recovery."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.flows.traffic import S, traffic_lines, write_chunks
+from warehouse.catalog import connect
+
+CLI = [sys.executable, "-m", "chargeline"]
+SESSION_COLUMNS = ("session_id, status, energy_wh, energy_rule, meter_start_wh, meter_stop_wh, "
+                   "started_at, stopped_at, flags")
+
+
+def chargeline(*args: str) -> None:
+    subprocess.run([*CLI, *args], check=True, capture_output=True, timeout=180)
+
+
+def results(data_dir: Path) -> dict[str, Any]:
+    with connect(data_dir) as db:
+        return {
+            "sessions": db.execute(f"select {SESSION_COLUMNS} from sessions order by 1").fetchall(),
+            "alerts": db.execute("select alert_id, kind, session_id, value from alerts "
+                             "order by 1").fetchall(),
+            "frames": db.execute("select count(*) from frames").fetchone(),
+            "events": db.execute("select count(*), count(distinct event_id) from events").fetchone(),
+        }
+
+
+@pytest.fixture(scope="module")
+def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A journal of ~5,000 frames of every fixture, for 30 chargers... times in the future."""
+    root = tmp_path_factory.mktemp("journal")
+    start = time.time_ns() + 3600 * S
+    for chunk in write_chunks(traffic_lines(8, start), root / "chunks", 1):
+        chargeline("import", "--data-dir", str(root / "data"), str(chunk))
+    return root / "data"
+
+
+def copy_journal(journal: Path, to: Path) -> Path:
+    shutil.copytree(journal / "journal", to / "journal")
+    return to
+
+
+def test_replay_finds_sessions_and_is_repeatable(journal: Path, tmp_path: Path) -> None:
+    data = copy_journal(journal, tmp_path / "a")
+    chargeline("replay", "--data-dir", str(data))
+    first = results(data)
+    assert first["events"][0] == first["events"][1] > 0
+    energies = {s[0].split("-")[0]: s[2] for s in first["sessions"]
+                if s[0].startswith("IOC-01-000")}
+    assert energies == {"IOC": 83.0}
+    chargeline("replay", "--data-dir", str(data))
+    assert results(data) == first
+
+
+def test_two_workers_give_the_same_results(journal: Path, tmp_path: Path) -> None:
+    one = copy_journal(journal, tmp_path / "one")
+    two = copy_journal(journal, tmp_path / "two")
+    chargeline("replay", "--data-dir", str(one))
+    chargeline("replay", "--data-dir", str(two), "--workers", "2")
+    assert results(two) == results(one)
+
+
+def _wait_caught_up(data: Path, frames: int, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if results(data)["frames"][0] >= frames:
+                time.sleep(2.5)  # one more tick so the last findings are flushed
+                return
+        except Exception:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("the flow did not catch up with the journal")
+
+
+def test_kill_9_of_the_live_flow_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    rounds = int(os.environ.get("CHARGELINE_KILL_ROUNDS", "3"))
+    start = time.time_ns() + 3600 * S
+    lines = traffic_lines(6, start)
+    chunks = write_chunks(lines, tmp_path / "chunks", rounds + 1)
+    live, rng = tmp_path / "live", random.Random(7)
+    live.mkdir()
+    for chunk in chunks:
+        flow = subprocess.Popen([*CLI, "flow", "--data-dir", str(live),
+                                 "--snapshot-interval", "0.5"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        chargeline("import", "--data-dir", str(live), str(chunk))
+        time.sleep(rng.uniform(0.5, 3.0))
+        flow.send_signal(signal.SIGKILL)
+        flow.wait()
+    flow = subprocess.Popen([*CLI, "flow", "--data-dir", str(live)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_caught_up(live, len(lines))
+        after_kills = results(live)
+    finally:
+        flow.terminate()
+        flow.wait(timeout=30)
+    reference = copy_journal(live, tmp_path / "reference")
+    chargeline("replay", "--data-dir", str(reference))
+    expected = results(reference)
+    assert after_kills["frames"] == expected["frames"] == (len(lines),)
+    assert after_kills["events"] == expected["events"]
+    assert after_kills["sessions"] == expected["sessions"]
+    assert after_kills["alerts"] == expected["alerts"]

@@ -1,0 +1,171 @@
+"""Session and detector logic on recorded-style traces, without Bytewax (plain objects)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from canonical.findings import Alert, SessionRecord
+from canonical.raw import RawFrame, rfc3339_to_ns
+from flows.charger import ChargerPipeline, Output
+from flows.config import FlowConfig, S
+from tests.adapters.conftest import load_trace
+from tests.adapters.test_normalizer import frame_factory
+
+HOUR = 3600 * S
+
+
+def run(frames: list[RawFrame], config: FlowConfig | None = None,
+        until: int | None = None) -> tuple[dict[str, SessionRecord], list[Alert]]:
+    """Latest version of each session, and every alert, for one charger's frames."""
+    pipeline = ChargerPipeline(frames[0].charge_point_id, config or FlowConfig())
+    out = Output()
+    for frame in frames:
+        pipeline.apply(frame, out)
+    pipeline.advance(until or frames[-1].received_at, out)
+    latest: dict[str, SessionRecord] = {}
+    for record in out.sessions:
+        if record.session_id not in latest or record.version > latest[record.session_id].version:
+            latest[record.session_id] = record
+    return latest, out.alerts
+
+
+def kinds(alerts: list[Alert]) -> list[str]:
+    return sorted(a.kind for a in alerts)
+
+
+def test_duplicate_start_is_one_session_billed_once() -> None:
+    sessions, alerts = run(load_trace("microocpp/q23-duplicate-start-new-message-id.jsonl"))
+    assert list(sessions) == ["MO-23:231"]
+    assert kinds(alerts) == ["duplicate_start"]
+
+
+def test_stop_sent_twice_after_reboot_first_wins() -> None:
+    sessions, alerts = run(load_trace("generic/q24-stop-twice-after-reboot.jsonl"))
+    session = sessions["EVR-01:241"]
+    assert (session.status, session.energy_wh, session.energy_rule) == (
+        "completed", 2000.0, "register_delta")
+    assert "duplicate_stop" in kinds(alerts)
+
+
+def test_replayed_start_after_boot_is_a_phantom() -> None:
+    frames = load_trace("generic/q24-stop-twice-after-reboot.jsonl")[:4]  # boot, start
+    boot, start = frames[0:2], frames[2:4]
+    later = [replace(f, frame_id=f.frame_id + 10, received_at=f.received_at + HOUR)
+             for f in boot + start]
+    sessions, alerts = run(frames + later, FlowConfig(stuck_after_s=10 * 3600))
+    assert list(sessions) == ["EVR-01:241"]
+    assert kinds(alerts) == ["phantom_transaction"]
+    assert "phantom" in sessions["EVR-01:241"].flags
+
+
+def test_stop_without_start_is_flagged_and_alerted() -> None:
+    sessions, alerts = run(load_trace("wallbox/q20-stop-never-started.jsonl"))
+    assert sessions["WB-02:777"].status == "orphan_stop"
+    assert "stop_without_start" in sessions["WB-02:777"].flags
+    assert kinds(alerts) == ["stop_without_start"]
+
+
+def test_late_stop_is_accepted_and_flagged() -> None:
+    sessions, alerts = run(load_trace("generic/q21-stale-stop-hours-late.jsonl"),
+                           FlowConfig(stuck_after_s=10 * 3600))
+    session = sessions["ENC-01:211"]
+    assert (session.status, session.energy_wh) == ("completed", 9000.0)
+    late = [a for a in alerts if a.kind == "late_stop"]
+    assert late and late[0].value is not None and late[0].value > 5 * 3600
+
+
+def test_offline_begin_zero_does_not_bill_the_odometer() -> None:
+    sessions, _ = run(load_trace("iocharger/q11-offline-begin-zero-placeholder.jsonl"))
+    session = sessions["IOC-01:IOC-TX-1"]
+    assert session.energy_wh == 83.0  # not 910,083 Wh
+    assert session.energy_rule == "first_sample_as_start"
+
+
+def test_meter_reset_on_reboot_is_alerted_with_amount() -> None:
+    _, alerts = run(load_trace("generic/q15-meter-reset-on-reboot.jsonl"),
+                    FlowConfig(stuck_after_s=10 * 3600))
+    reset = [a for a in alerts if a.kind == "meter_reset"]
+    assert [(a.value, a.unit) for a in reset] == [(12000.0, "Wh")]
+
+
+def _session_frames(values: list[str]) -> list[RawFrame]:
+    frames = [frame_factory(1, [2, "b", "BootNotification", {
+        "chargePointVendor": "X", "chargePointModel": "Y"}]),
+        frame_factory(2, [3, "b", {"status": "Accepted"}], direction="out"),
+        frame_factory(3, [2, "s", "StartTransaction", {
+            "connectorId": 1, "idTag": "T", "meterStart": 10_000,
+            "timestamp": "2024-05-01T10:00:00Z"}]),
+        frame_factory(4, [3, "s", {"transactionId": 5, "idTagInfo": {"status": "Accepted"}}],
+                      direction="out")]
+    for i, value in enumerate(values):
+        frames.append(frame_factory(5 + i, [2, f"m{i}", "MeterValues", {
+            "connectorId": 1, "transactionId": 5, "meterValue": [{
+                "timestamp": f"2024-05-01T10:{10 + i:02d}:00Z",
+                "sampledValue": [{"value": value}]}]}], at_s=600 + 60 * i))
+    return frames
+
+
+def test_register_rollback_keeps_energy_before_it() -> None:
+    frames = _session_frames(["11000", "12000", "500", "1500"])
+    sessions, alerts = run(frames)
+    session = sessions["CP-1:5"]
+    assert "meter_reset" in kinds(alerts)
+    assert session.energy_wh == 3000.0  # 2000 before the reset + 1000 after it, so far
+
+
+def test_unit_error_sample_is_ignored_and_alerted() -> None:
+    frames = _session_frames(["11000", "12", "12000"])
+    sessions, alerts = run(frames)
+    assert kinds(alerts) == ["meter_unit_error"]
+    assert sessions["CP-1:5"].energy_wh == 2000.0
+
+
+def test_stuck_session_recovers_when_the_charger_reports() -> None:
+    frames = _session_frames(["11000"])
+    gone = frame_factory(20, '{"code":1006}', direction="", kind="disconnected", at_s=700)
+    config = FlowConfig(stuck_after_s=600)
+    sessions, alerts = run([*frames, gone], config, until=frames[-1].received_at + HOUR)
+    assert sessions["CP-1:5"].status == "stuck"
+    assert "stuck_session" in kinds(alerts)
+    back = frame_factory(21, [2, "m9", "MeterValues", {"connectorId": 1, "transactionId": 5,
+                         "meterValue": [{"sampledValue": [{"value": "11500"}]}]}], at_s=4000)
+    sessions, _ = run([*frames, gone, back], config)
+    assert sessions["CP-1:5"].status == "active"
+    assert "recovered_from_stuck" in sessions["CP-1:5"].flags
+
+
+def test_clock_timezone_offset_and_correction() -> None:
+    sessions, alerts = run(load_trace("growatt/q01-q12-no-offset-begin-zero.jsonl"),
+                           FlowConfig(drift_min_samples=2))
+    assert "clock_timezone_offset" in kinds(alerts)
+    drift = next(a for a in alerts if a.kind == "clock_timezone_offset")
+    assert drift.value is not None and abs(drift.value - 7200) < 120
+    session = sessions["GW-01:41"]
+    assert session.started_at_raw == "2024-05-01T12:00:03"  # the charger's own text, kept
+    assert session.started_at is not None
+    assert abs(session.started_at - rfc3339_to_ns("2024-05-01T10:00:03Z")) < 2 * S
+
+
+def test_boot_loop_and_flapping() -> None:
+    frames = []
+    for i in range(4):
+        frames.append(frame_factory(3 * i + 1, "{}", direction="", kind="connected",
+                                    at_s=60 * i))
+        frames.append(frame_factory(3 * i + 2, [2, f"b{i}", "BootNotification", {
+            "chargePointVendor": "X", "chargePointModel": "Y", "firmwareVersion": f"{i}"}],
+            at_s=60 * i + 1))
+        frames.append(frame_factory(3 * i + 3, "{}", direction="", kind="disconnected",
+                                    at_s=60 * i + 30))
+    _, alerts = run(frames)
+    assert {"boot_loop", "flapping_connection"} <= set(kinds(alerts))
+    loop = next(a for a in alerts if a.kind == "boot_loop")
+    assert "after a firmware update" in loop.message
+
+
+def test_charger_offline_alert_after_threshold() -> None:
+    frames = [frame_factory(1, "{}", direction="", kind="connected"),
+              frame_factory(2, '{"code":1006}', direction="", kind="disconnected", at_s=10)]
+    _, alerts = run(frames, until=frames[-1].received_at + 301 * S)
+    assert kinds(alerts) == ["charger_offline"]
+    _, alerts = run(frames, until=frames[-1].received_at + 200 * S)
+    assert kinds(alerts) == []
