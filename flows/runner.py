@@ -31,6 +31,7 @@ class FlowSettings:
     workers: int = 1
     stuck_after_s: float | None = None
     offline_after_s: float | None = None
+    late_stop_s: float | None = None
     snapshot_interval_s: float = 2.0
     durable: bool = True
 
@@ -40,6 +41,8 @@ class FlowSettings:
             config = replace(config, stuck_after_s=self.stuck_after_s)
         if self.offline_after_s is not None:
             config = replace(config, offline_after_s=self.offline_after_s)
+        if self.late_stop_s is not None:
+            config = replace(config, late_stop_s=self.late_stop_s)
         return config
 
 

@@ -20,6 +20,8 @@ def register(sub: Any) -> None:
                        help="seconds of silence before a session is stuck (default 1800)")
         p.add_argument("--offline-after", type=float, default=None, metavar="S",
                        help="seconds disconnected before charger_offline (default 300)")
+        p.add_argument("--late-stop", type=float, default=None, metavar="S",
+                       help="seconds after its own time a Stop counts as late (default 900)")
         p.add_argument("--snapshot-interval", type=float, default=2.0, metavar="S",
                        help="seconds between recovery snapshots")
         p.set_defaults(func=run, follow=name == "flow")
@@ -30,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = FlowSettings(args.data_dir, follow=args.follow, workers=args.workers,
                             stuck_after_s=args.stuck_after, offline_after_s=args.offline_after,
+                            late_stop_s=args.late_stop,
                             snapshot_interval_s=args.snapshot_interval)
     if not args.follow:
         _fresh_replay(args.data_dir)

@@ -110,7 +110,7 @@ def test_register_rollback_keeps_energy_before_it() -> None:
     sessions, alerts = run(frames)
     session = sessions["CP-1:5"]
     assert "meter_reset" in kinds(alerts)
-    assert session.energy_wh == 3000.0  # 2000 before the reset + 1000 after it, so far
+    assert session.energy_wh == 3500.0  # 2000 before the reset + 1500 since it restarted at 0
 
 
 def test_unit_error_sample_is_ignored_and_alerted() -> None:

@@ -1,0 +1,152 @@
+"""One simulated charge point: boots, heartbeats, runs its planned sessions like its vendor,
+and injects its labelled fault. Charger clocks are the real UTC clock (plus any drift fault);
+``speed`` compresses waits, so a simulated day passes in minutes."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sim.plan import ChargerPlan, SessionPlan
+from sim.truth import Truth
+from sim.wire import Wire
+
+S = 1_000_000_000
+
+
+class SimCharger:
+    def __init__(self, plan: ChargerPlan, url: str, speed: float, truth: Truth,
+                 t0_ns: int) -> None:
+        self.plan, self.p = plan, plan.profile
+        self.url = f"{url.rstrip('/')}/{plan.charge_point_id}"
+        self.speed, self.truth, self.t0 = speed, truth, t0_ns
+        self.rng = random.Random(plan.seed)
+        self.register = float(self.rng.randrange(100_000, 5_000_000))
+        self.wire: Wire | None = None
+        self.heartbeat_s = 300.0
+        self.boots = 0
+        self.tx_counter = 0
+        self.start_payload: dict[str, Any] = {}
+        self.current_tx = ""
+        self.register_offset = 0.0
+
+    # -- time ---------------------------------------------------------------------------
+    def offset_s(self) -> float:
+        sim_hours = (time.time_ns() - self.t0) / S * self.speed / 3600
+        if self.plan.fault == "clock_drift":
+            return 150.0 + 30.0 * sim_hours
+        if self.plan.fault == "clock_timezone_offset":
+            return 3600.0
+        return 0.0
+
+    def stamp(self, at_ns: int | None = None) -> str:
+        at = (at_ns or time.time_ns()) / S + self.offset_s()
+        text = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        return text if self.p.local_offset_min is not None else text + "Z"
+
+    async def sleep_sim(self, sim_s: float) -> None:
+        await asyncio.sleep(max(0.0, sim_s / self.speed))
+
+    # -- connection ---------------------------------------------------------------------
+    async def connect(self) -> Wire:
+        for attempt in range(30):
+            try:
+                self.wire = await Wire.open(self.url, self.p.protocol)
+                await self.boot()
+                return self.wire
+            except (OSError, TimeoutError, ConnectionError) as exc:
+                await asyncio.sleep(min(5.0, 0.2 * 2**attempt) * self.rng.uniform(0.5, 1.5))
+                last = exc
+        raise ConnectionError(f"{self.plan.charge_point_id}: cannot connect: {last}")
+
+    async def disconnect(self) -> None:
+        if self.wire is not None:
+            await self.wire.close()
+            self.wire = None
+
+    async def call(self, action: str, payload: dict[str, Any]) -> Any:
+        if self.wire is None:
+            await self.connect()
+        assert self.wire is not None
+        return await self.wire.call(action, payload)
+
+    async def boot(self) -> None:
+        assert self.wire is not None
+        self.boots += 1
+        p = self.p
+        if p.protocol == "ocpp1.6":
+            payload: dict[str, Any] = {"chargePointVendor": p.vendor, "chargePointModel": p.model,
+                                       "firmwareVersion": p.firmware,
+                                       "chargePointSerialNumber": f"SN{self.plan.seed % 10**8}"}
+        else:
+            payload = {"reason": "PowerUp", "chargingStation": {
+                "vendorName": p.vendor, "model": p.model, "firmwareVersion": p.firmware,
+                "serialNumber": f"SN{self.plan.seed % 10**8}"}}
+        answer = await self.wire.call("BootNotification", payload)
+        self.heartbeat_s = float((answer or {}).get("interval") or 300)
+        if self.plan.fault == "clock_unsynced" and self.boots == 1:
+            self.truth.fault("clock_unsynced", self.plan.charge_point_id, None, time.time_ns())
+            await self.status(1, "Available", stamp="1970-01-01T00:00:00.740Z")
+        else:
+            await self.status(1, "Available")
+
+    async def status(self, connector: int, status: str, stamp: str | None = None) -> None:
+        ts = stamp or self.stamp()
+        if self.p.protocol == "ocpp1.6":
+            await self.call("StatusNotification", {"connectorId": connector, "status": status,
+                                                   "errorCode": "NoError", "timestamp": ts})
+        else:
+            await self.call("StatusNotification", {
+                "timestamp": ts, "evseId": connector, "connectorId": 1,
+                "connectorStatus": {"Preparing": "Occupied", "Charging": "Occupied",
+                                    "Finishing": "Occupied"}.get(status, status)})
+
+    async def heartbeats(self) -> None:
+        while True:
+            await self.sleep_sim(self.heartbeat_s)
+            if self.wire is not None:
+                try:
+                    await self.wire.call("Heartbeat", {}, timeout=10)
+                except Exception:
+                    continue
+
+    # -- the run ------------------------------------------------------------------------
+    async def run(self, end_ns: int) -> None:
+        from sim.session import run_session
+
+        await self.connect()
+        if self.plan.fault in ("clock_drift", "clock_timezone_offset"):
+            self.truth.fault(self.plan.fault, self.plan.charge_point_id, None, time.time_ns(),
+                             f"clock off by {self.offset_s():.0f} s")
+        beat = asyncio.get_running_loop().create_task(self.heartbeats())
+        try:
+            for index, session in enumerate(self.plan.sessions):
+                wait_s = self.t0 / S + session.start_s / self.speed - time.time()
+                if time.time_ns() + int(max(wait_s, 0) * S) > end_ns:
+                    break
+                await asyncio.sleep(max(0.0, wait_s))
+                fault = self.plan.fault if index == self.plan.fault_session else None
+                if await run_session(self, session, fault) == "gone":
+                    return
+            await asyncio.sleep(max(0.0, (end_ns - time.time_ns()) / S))  # stay online
+        finally:
+            beat.cancel()
+            await self.disconnect()
+
+    def meter_text(self, value_wh: float) -> tuple[str, str]:
+        if self.p.meter_unit == "kWh":
+            return f"{value_wh / 1000:.2f}", "kWh"
+        if self.p.kwh_labelled_wh:
+            return f"{value_wh / 1000:.3f}", "Wh"
+        return f"{value_wh:.0f}", "Wh"
+
+    def new_tx_id(self) -> str:
+        self.tx_counter += 1
+        return f"{self.plan.charge_point_id}-T{self.tx_counter}"
+
+    def id_tag(self, session: SessionPlan) -> str:
+        serial = f"SN{self.plan.seed % 10**8}"
+        return f"{session.id_tag}_{serial}" if self.p.idtag_suffix else session.id_tag

@@ -1,0 +1,99 @@
+"""Scoring the pipeline against the simulator's truth: per detector precision, recall and
+delay; sessions matched; energy error. Plain functions over lists of dicts (no DuckDB here).
+
+Matching: a session by (charge_point_id, transaction_id). An alert matches a fault of the
+same kind on the same charger when detected between 10 min before the fault (clock faults are
+visible from the first frame) and ``window_s`` after it. Alerts detected after the run ended
+(the fleet disconnecting) and alerts on chargers outside the truth are not scored. Delay is
+``detected_at - fault at``, server clock, in seconds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from canonical.enums import AlertKind
+from canonical.raw import rfc3339_to_ns
+
+S = 1_000_000_000
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+
+def score_sessions(truth: list[dict[str, Any]], found: list[dict[str, Any]]) -> dict[str, Any]:
+    expected = {(t["charge_point_id"], str(t["transaction_id"])): t for t in truth}
+    got = {(f["charge_point_id"], str(f["transaction_id"])): f for f in found
+           if (f["charge_point_id"], str(f["transaction_id"])) in expected}
+    true_wh = sum(float(t["energy_wh"]) for t in expected.values())
+    found_wh = sum(float(f["energy_wh"] or 0.0) for f in got.values())
+    missed_wh = sum(float(t["energy_wh"]) for k, t in expected.items() if k not in got)
+    error = found_wh - (true_wh - missed_wh)
+    return {"sessions": {"expected": len(expected), "found": len(found), "matched": len(got)},
+            "energy_error_wh": round(error, 3),
+            "energy_error_pct": round(100 * error / true_wh, 4) if true_wh else None}
+
+
+def score_alerts(faults: list[dict[str, Any]], alerts: list[dict[str, Any]],
+                 window_s: float = 7200.0) -> dict[str, dict[str, float | None]]:
+    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for fault in faults:
+        by_kind[fault["kind"]].append(fault)
+    alerts_by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for alert in alerts:
+        alerts_by_kind[alert["kind"]].append(alert)
+    out = {}
+    for kind in sorted(set(by_kind) | set(alerts_by_kind)):
+        out[kind] = _detector(by_kind[kind], alerts_by_kind[kind], window_s)
+    return out
+
+
+def _detector(faults: list[dict[str, Any]], alerts: list[dict[str, Any]],
+              window_s: float) -> dict[str, float | None]:
+    used: set[int] = set()
+    delays: list[float] = []
+    for fault in faults:
+        at = _ns(fault["at"])
+        for i, alert in enumerate(alerts):
+            detected = _ns(alert["detected_at"])
+            if alert["charge_point_id"] != fault["charge_point_id"]:
+                continue
+            if at - 600 * S <= detected <= at + int(window_s * S):
+                used.add(i)
+                delays.append(max(0.0, (detected - at) / S))
+                break
+    hit = len(delays)
+    matched_alerts = len({i for i in used})
+    return {"precision": round(matched_alerts / len(alerts), 4) if alerts else None,
+            "recall": round(hit / len(faults), 4) if faults else None,
+            "delay_s_p50": _pct(delays, 0.5), "delay_s_p95": _pct(delays, 0.95),
+            "faults": len(faults), "alerts": len(alerts)}
+
+
+def _ns(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        return rfc3339_to_ns(value)
+    return int(value.timestamp() * S)  # a datetime from DuckDB
+
+
+def score(truth_rows: list[dict[str, Any]], sessions: list[dict[str, Any]],
+          alerts: list[dict[str, Any]], window_s: float = 7200.0) -> dict[str, Any]:
+    """The whole report (the shape ``chargeline score --json`` prints)."""
+    chargers = {r["charge_point_id"] for r in truth_rows if r["type"] == "charger"}
+    end = next((_ns(r["at"]) for r in truth_rows if r["type"] == "end"), None)
+    known = {k.value for k in AlertKind}
+    scored = [a for a in alerts if a["kind"] in known
+              and (not chargers or a["charge_point_id"] in chargers)
+              and (end is None or _ns(a["detected_at"]) <= end)]
+    found = [s for s in sessions if not chargers or s["charge_point_id"] in chargers]
+    truth_sessions = [r for r in truth_rows if r["type"] == "session"]
+    faults = [r for r in truth_rows if r["type"] == "fault"]
+    return {"detectors": score_alerts(faults, scored, window_s),
+            **score_sessions(truth_sessions, found)}
