@@ -38,6 +38,10 @@ class FrameContext:
         self.events.append(event)
         return event
 
+    def own_events(self) -> list[CanonicalEvent]:
+        """Events numbered from this frame (not held starts released on its way)."""
+        return [e for e in self.events if e.frame_id == self.frame.frame_id]
+
     def quarantine(self, reason: str, detail: str | None = None) -> CanonicalEvent:
         return self.emit(EventType.quarantine, quarantine_reason=reason,
                          detail=detail[:500] if detail else None)

@@ -138,7 +138,7 @@ def meter_values(ctx: FrameContext, payload: dict[str, Any]) -> None:
             sample.flag(issue)
     emit_samples(ctx, samples, connector_id=connector, transaction_key=key,
                  transaction_id_raw=raw)
-    if not ctx.events:
+    if not ctx.own_events():
         ctx.quarantine("no_samples", compact(payload))
 
 

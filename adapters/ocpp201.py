@@ -120,7 +120,7 @@ def meter_values(ctx: FrameContext, payload: dict[str, Any]) -> None:
         if issue:
             sample.flag(issue)
     emit_samples(ctx, samples, evse_id=evse, transaction_key=key)
-    if not ctx.events:
+    if not ctx.own_events():
         ctx.quarantine("no_samples", compact(payload))
 
 

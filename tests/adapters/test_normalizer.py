@@ -152,3 +152,11 @@ def test_adapters_command_lists_and_matches(capsys: pytest.CaptureFixture[str]) 
     assert "wallbox" in listing and "openevse-422" in listing
     assert main(["adapters", "--vendor", "OpenEVSE", "--firmware", "4.2.2"]) == 0
     assert capsys.readouterr().out.strip() == "openevse-422"
+
+
+def test_empty_meter_values_after_a_held_start_is_quarantined() -> None:
+    n = ChargerNormalizer("CP-1")
+    n.normalize(frame_factory(1, [2, "s", "StartTransaction", {"connectorId": 1}]))
+    events = n.normalize(frame_factory(2, [2, "m", "MeterValues", {}]))
+    assert [(e.frame_id, e.event_type) for e in events] == [
+        (1, "transaction_started"), (2, "quarantine")]
