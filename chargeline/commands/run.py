@@ -35,7 +35,7 @@ def roles(args: argparse.Namespace) -> dict[str, list[str]]:
     out = {
         "ingest": [*cmd, "serve", "--data-dir", data, "--host", args.host,
                    "--port", str(args.port)],
-        "flow": [*cmd, "flow", "--data-dir", data],
+        "flow": [*cmd, "flow", "--data-dir", data, *_thresholds(args)],
         "dashboard": [*cmd, "dashboard", "--data-dir", data, "--port", str(args.dashboard_port)],
     }
     if args.demo:
@@ -44,6 +44,15 @@ def roles(args: argparse.Namespace) -> dict[str, list[str]]:
                         "--speed", str(args.speed), "--seed", str(args.seed), "--faults", "all",
                         "--truth", str(args.data_dir / "demo-truth.jsonl")]
     return out
+
+
+def _thresholds(args: argparse.Namespace) -> list[str]:
+    """A demo fleet lives ``--speed`` times faster: detector waits shrink with it."""
+    if not args.demo:
+        return []
+    return ["--stuck-after", f"{max(30.0, 1800 / args.speed):g}",
+            "--offline-after", f"{max(10.0, 300 / args.speed):g}",
+            "--late-stop", f"{max(10.0, 900 / args.speed):g}"]
 
 
 def run(args: argparse.Namespace) -> int:
