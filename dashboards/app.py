@@ -1,7 +1,13 @@
-"""chargeline dashboards: one entry, one page per file (``streamlit run dashboards/app.py``)."""
+"""chargeline dashboards: one entry, one page per file.
+
+``streamlit run dashboards/app.py -- --data-dir DIR`` (or ``CHARGELINE_DATA_DIR``); what
+``chargeline dashboard`` runs. Read-only on the warehouse. When ``CHARGELINE_DASHBOARD_PASSWORD``
+is set, nothing shows before the password is given.
+"""
 
 from __future__ import annotations
 
+import argparse
 import hmac
 import os
 import sys
@@ -14,20 +20,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 PAGES = Path(__file__).parent / "pages"
 
 
+def use_data_dir_argument(argv: list[str]) -> None:
+    """``--data-dir`` after streamlit's ``--`` wins over the environment."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--data-dir", type=Path)
+    known, _ = parser.parse_known_args(argv)
+    if known.data_dir is not None:
+        os.environ["CHARGELINE_DATA_DIR"] = str(known.data_dir.resolve())
+
+
 def gate() -> bool:
-    """A password gate when ``CHARGELINE_DASHBOARD_PASSWORD`` is set."""
+    """True once the password (``CHARGELINE_DASHBOARD_PASSWORD``) is given, or if none is set."""
     secret = os.environ.get("CHARGELINE_DASHBOARD_PASSWORD")
     if not secret or st.session_state.get("authenticated"):
         return True
+    st.title("chargeline")
     given = st.text_input("Password", type="password")
     if given and hmac.compare_digest(given.encode(), secret.encode()):
         st.session_state["authenticated"] = True
         st.rerun()
     elif given:
-        st.error("Wrong password")
+        st.error("Wrong password.")
     return False
 
 
+use_data_dir_argument(sys.argv[1:])
 st.set_page_config(page_title="chargeline", layout="wide")
 if gate():
     st.navigation([

@@ -1,67 +1,187 @@
 """Every query the dashboards run: read-only, cached for 2 s, against the warehouse catalog.
-Pages call these and only lay out the results."""
+
+Pages call these and only lay out the results. Each loader returns a pandas frame (possibly
+empty, never an exception: an empty warehouse, or a file compaction removes mid-query, reads
+as "no rows"). Times are UTC ``datetime64[ns, UTC]``; energy in Wh or kWh as the column says.
+"""
 
 from __future__ import annotations
 
+import io
+import logging
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import streamlit as st
 
 from warehouse.catalog import connect, query
+from warehouse.export import finance_rows
+
+log = logging.getLogger(__name__)
+
+TTL_S = 2
+FINANCE_DIMENSIONS = {"period": "period", "charger": "charge_point_id", "driver": "id_tag"}
 
 
 def data_dir() -> Path:
+    """The warehouse's data directory: ``CHARGELINE_DATA_DIR`` (set by ``chargeline
+    dashboard``), else ``./data``."""
     return Path(os.environ.get("CHARGELINE_DATA_DIR", "data"))
 
 
-@st.cache_resource
-def _connection(path: str) -> Any:
+@st.cache_resource(show_spinner=False)
+def _connection(path: str) -> duckdb.DuckDBPyConnection:
     return connect(Path(path))
 
 
-@st.cache_data(ttl=2, show_spinner=False)
 def load(sql: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
-    """One read query; an empty frame (never a traceback) while the warehouse has no data."""
-    path = data_dir()
+    """One read query on the warehouse of ``data_dir()``, cached for ``TTL_S`` seconds."""
+    return _load(str(data_dir()), sql, params)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def _load(path: str, sql: str, params: tuple[Any, ...]) -> pd.DataFrame:
+    # ``path`` is an argument so that the cache keys on it.
     try:
-        con = _connection(str(path)).cursor()
-        return query(con, path, sql, list(params) or None).to_pandas()
-    except Exception:
+        con = _connection(path).cursor()
+        try:
+            return query(con, Path(path), sql, list(params) or None).to_pandas()
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        log.warning("dashboard query failed, showing no rows: %s", exc)
         return pd.DataFrame()
 
 
-def fleet_now() -> pd.DataFrame:
-    return load("select * from fleet_health order by minute desc limit 1")
+def _where(filters: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """``and col = ?`` for every filter given (names are ours, never user input)."""
+    given = {k: v for k, v in filters.items() if v not in (None, "")}
+    sql = "".join(f" and {column} ? " for column in given)
+    return sql, tuple(given.values())
+
+
+# --- fleet -------------------------------------------------------------------------------
+
+def fleet_summary() -> pd.DataFrame:
+    """One row: chargers, % online, power now, sessions in progress, alerts open, energy of
+    the last 24 h (by the fleet's clock: its latest health minute, not the wall clock)."""
+    return load("""
+        select count(*) as chargers,
+            count(*) filter (where online) as chargers_online,
+            round(100.0 * count(*) filter (where online) / nullif(count(*), 0), 1)
+                as online_pct,
+            coalesce(sum(power_w) filter (where online), 0) / 1000.0 as power_kw,
+            avg(response_time_ms) as avg_response_time_ms,
+            (select count(*) from sessions where status = 'active') as sessions_in_progress,
+            (select alerts_open from fleet_health order by minute desc limit 1) as alerts_open,
+            (select coalesce(sum(energy_wh), 0) / 1000.0 from sessions
+             where coalesce(stopped_at, last_event_at)
+                > (select max(last_minute) from charger_status) - interval 24 hour)
+                as energy_24h_kwh
+        from charger_status as c""")
 
 
 def fleet_trend() -> pd.DataFrame:
-    return load("select minute, online_pct, power_kw, sessions_in_progress from fleet_health "
-                "order by minute desc limit 240")
+    return load("""select * from (select minute, online_pct, power_kw, sessions_in_progress,
+        avg_response_time_ms, alerts_open from fleet_health order by minute desc limit 240)
+        order by minute""")
 
 
-def chargers() -> pd.DataFrame:
-    return load("select * from charger_status order by 1")
+# --- chargers ----------------------------------------------------------------------------
+
+_CHARGERS = """
+    with recent_alerts as (
+        select charge_point_id, count(*) as alerts_1h from alerts
+        where severity <> 'info' and session_id is null
+            and detected_at > (select max(last_minute) from charger_status) - interval 1 hour
+        group by charge_point_id
+    )
+    select case when not c.online then 'offline'
+            when coalesce(a.alerts_1h, 0) > 0 or abs(coalesce(c.drift_s, 0)) > 60
+                or coalesce(c.response_time_ms, 0) > 5000 then 'degraded'
+            else 'ok' end as state,
+        c.*, coalesce(a.alerts_1h, 0) as alerts_1h
+    from charger_status as c left join recent_alerts as a using (charge_point_id)
+    where c.charge_point_id ilike ?
+    order by case state when 'offline' then 0 when 'degraded' then 1 else 2 end,
+        charge_point_id
+"""
+
+
+def chargers(search: str = "") -> pd.DataFrame:
+    """Every charger, offline first, then degraded (a charger-level warning in the last hour,
+    drift over a minute or replies slower than 5 s), then the rest; ``search`` matches the id
+    anywhere."""
+    return load(_CHARGERS, (f"%{search}%",))
 
 
 def charger_health(cp: str) -> pd.DataFrame:
-    return load("select * from charger_health where charge_point_id = ? order by minute desc "
-                "limit 1440", (cp,))
+    """The charger's last 24 h of health minutes, oldest first."""
+    return load("""select * from (select minute, online, online_s, reconnects,
+        response_time_ms, drift_s, power_w / 1000.0 as power_kw from charger_health
+        where charge_point_id = ? order by minute desc limit 1440) order by minute""", (cp,))
 
 
-def sessions(cp: str | None = None, status: str | None = None) -> pd.DataFrame:
-    sql = ("select session_id, charge_point_id, connector_id, status, started_at, stopped_at, "
-           "energy_wh, energy_rule, id_tag, flags from sessions where true")
-    params: list[Any] = []
-    if cp:
-        sql += " and charge_point_id = ?"
-        params.append(cp)
-    if status:
-        sql += " and status = ?"
-        params.append(status)
-    return load(sql + " order by started_at desc nulls last limit 2000", tuple(params))
+def connectors(cp: str) -> pd.DataFrame:
+    """Each connector's latest reported status."""
+    return load("""select coalesce(connector_id, 0) as connector_id,
+        arg_max(status, server_received_at) as status,
+        arg_max(error_code, server_received_at) as error_code,
+        max(server_received_at) as since
+        from events where charge_point_id = ? and event_type = 'status_changed'
+        group by all order by connector_id""", (cp,))
+
+
+def connections(cp: str) -> pd.DataFrame:
+    """Connects, disconnects and refusals of the charger's websocket, newest first."""
+    return load("""select received_at, record_kind, connection_id, raw as detail from frames
+        where charge_point_id = ? and record_kind <> 'frame'
+        order by received_at desc limit 500""", (cp,))
+
+
+def offline_spans(cp: str) -> pd.DataFrame:
+    """Spans the charger was offline: minutes it reported offline, and gaps of more than two
+    minutes between the minutes it reported at all; newest first."""
+    return load("""
+        with h as (
+            select minute, online, lag(minute) over (order by minute) as previous,
+                sum(case when online then 1 else 0 end) over (order by minute) as island
+            from charger_health where charge_point_id = ?
+        ),
+        spans as (
+            select previous + interval 1 minute as offline_from, minute as offline_until
+            from h where minute - previous > interval 2 minute
+            union all
+            select min(minute), max(minute) + interval 1 minute from h
+            where not online group by island
+        )
+        select *, date_diff('second', offline_from, offline_until) / 60.0 as minutes
+        from spans order by offline_from desc""", (cp,))
+
+
+# --- sessions ----------------------------------------------------------------------------
+
+_SESSION_COLUMNS = ("session_id, charge_point_id, connector_id, status, started_at, "
+                    "stopped_at, energy_wh, energy_kwh, energy_rule, id_tag, flags")
+
+
+def sessions(cp: str | None = None, status: str | None = None, since: date | None = None,
+             until: date | None = None) -> pd.DataFrame:
+    """Sessions newest first; ``since``/``until`` are UTC days, inclusive, on the start (or
+    the stop when the start is unknown)."""
+    where, params = _where({"charge_point_id =": cp, "status =": status})
+    day = "cast(coalesce(started_at, stopped_at) at time zone 'UTC' as date)"
+    for op, value in ((">=", since), ("<=", until)):
+        if value is not None:
+            where, params = f"{where} and {day} {op} ?", (*params, value)
+    return load(f"select {_SESSION_COLUMNS} from sessions where true {where} "
+                "order by coalesce(started_at, stopped_at) desc nulls last limit 2000", params)
 
 
 def session(session_id: str) -> pd.DataFrame:
@@ -69,30 +189,101 @@ def session(session_id: str) -> pd.DataFrame:
 
 
 def session_samples(session_id: str) -> pd.DataFrame:
-    return load("select e.server_received_at as at, e.measurand, e.value from events e "
-                "join sessions s on e.charge_point_id = s.charge_point_id "
-                "and e.transaction_key = s.transaction_id where s.session_id = ? "
-                "and e.event_type = 'meter_sample' and e.phase is null order by 1",
-                (session_id,))
+    """Power (kW) and energy delivered so far (kWh) per meter sample of the session."""
+    return load("""
+        with samples as (
+            select e.server_received_at as "at",
+                max(e.value) filter (where e.measurand = 'Power.Active.Import') as power_w,
+                max(e.value) filter (where e.measurand = 'Energy.Active.Import.Register')
+                    as register_wh
+            from events as e join sessions as s
+                on e.charge_point_id = s.charge_point_id
+                and e.transaction_key = s.transaction_id
+            where s.session_id = ? and e.event_type = 'meter_sample' and e.phase is null
+            group by e.server_received_at
+        )
+        select "at", power_w / 1000.0 as power_kw,
+            (register_wh - min(register_wh) over ()) / 1000.0 as energy_kwh
+        from samples order by 1""", (session_id,))
 
 
 def timeline(session_id: str) -> pd.DataFrame:
-    return load("select * from session_timeline where session_id = ?", (session_id,))
+    """Every frame and event of the session in order (``position``)."""
+    return load("""select position, "at", source, direction, action, event_type, summary,
+        frame_id, event_id, raw from session_timeline where session_id = ?
+        order by position""", (session_id,))
 
 
-def alerts(kind: str | None = None, cp: str | None = None,
-           session_id: str | None = None) -> pd.DataFrame:
-    sql, params = "select * from alerts where true", []
-    for column, value in (("kind", kind), ("charge_point_id", cp), ("session_id", session_id)):
-        if value:
-            sql += f" and {column} = ?"
-            params.append(value)
-    return load(sql + " order by detected_at desc limit 2000", tuple(params))
+# --- alerts ------------------------------------------------------------------------------
+
+def alerts(kind: str | None = None, cp: str | None = None, session_id: str | None = None,
+           since: date | None = None, until: date | None = None) -> pd.DataFrame:
+    """Alerts newest first, filtered by kind, charger, session and UTC detection day."""
+    where, params = _where({"kind =": kind, "charge_point_id =": cp,
+                            "session_id =": session_id})
+    day = "cast(detected_at at time zone 'UTC' as date)"
+    for op, value in ((">=", since), ("<=", until)):
+        if value is not None:
+            where, params = f"{where} and {day} {op} ?", (*params, value)
+    return load("select detected_at, kind, severity, charge_point_id, session_id, "
+                "connector_id, value, unit, message, event_time, alert_id from alerts "
+                f"where true {where} order by detected_at desc limit 2000", params)
 
 
-def finance() -> pd.DataFrame:
-    return load("select * from finance_sessions")
+def alert_counts() -> pd.DataFrame:
+    return load("select kind, count(*) as alerts from alerts group by kind order by 2 desc")
 
+
+# --- finance -----------------------------------------------------------------------------
+
+def billable_by(dimension: str) -> pd.DataFrame:
+    """Billable and held energy (kWh) per ``period``, ``charger`` or ``driver``."""
+    column = FINANCE_DIMENSIONS[dimension]
+    return load(f"""select {column} as {dimension}, count(*) as sessions,
+        count(*) filter (where billable) as billable_sessions,
+        coalesce(sum(energy_kwh) filter (where billable), 0) as billable_kwh,
+        coalesce(sum(energy_kwh) filter (where not billable), 0) as held_kwh
+        from finance_sessions group by all order by 1""")
+
+
+def holds() -> pd.DataFrame:
+    """Finished sessions finance must not bill yet, and why."""
+    return load("""select session_id, charge_point_id, id_tag, period, stopped_at, energy_kwh,
+        status, hold_reason from finance_sessions where not billable
+        order by stopped_at desc nulls last""")
+
+
+def finance_days() -> pd.DataFrame:
+    return load("""select cast(min(stopped_at) at time zone 'UTC' as date) as first_day,
+        cast(max(stopped_at) at time zone 'UTC' as date) as last_day from finance_sessions""")
+
+
+def finance_export(first_day: date, last_day: date, fmt: str) -> bytes:
+    """The finance export of ``warehouse.export`` (same rows as ``chargeline export``), as
+    bytes of a CSV or Parquet file."""
+    return _finance_export(str(data_dir()), first_day, last_day, fmt)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def _finance_export(path: str, first_day: date, last_day: date, fmt: str) -> bytes:
+    table = finance_rows(Path(path), first_day, last_day)
+    sink = io.BytesIO()
+    if fmt == "csv":
+        pacsv.write_csv(table, sink)
+    else:
+        pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+# --- firmware ----------------------------------------------------------------------------
 
 def firmware() -> pd.DataFrame:
-    return load("select * from firmware")
+    return load("select * from firmware order by chargers desc, firmware_version")
+
+
+def firmware_updates() -> pd.DataFrame:
+    """Each charger's latest firmware status notification (update progress)."""
+    return load("""select charge_point_id, arg_max(status, server_received_at) as update_status,
+        max(server_received_at) as reported_at, count(*) as notifications
+        from events where event_type = 'firmware_status' group by all
+        order by reported_at desc""")

@@ -9,19 +9,35 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from warehouse.catalog import ensure
+
+APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("dashboard", help="serve the operator dashboards")
-    p.add_argument("--data-dir", type=Path, default=Path("data"))
+    p = sub.add_parser("dashboard", help="serve the operator dashboards (Streamlit)")
+    p.add_argument("--data-dir", type=Path, default=Path("data"),
+                   help="the data directory holding warehouse/ (default: ./data)")
     p.add_argument("--port", type=int, default=8501)
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.set_defaults(func=run)
 
 
+def streamlit_argv(data_dir: Path, port: int, host: str) -> list[str]:
+    """The ``streamlit run`` command line: headless, no file watching, no telemetry."""
+    return [sys.executable, "-m", "streamlit", "run", str(APP),
+            "--server.port", str(port), "--server.address", host,
+            "--server.headless", "true", "--server.fileWatcherType", "none",
+            "--server.runOnSave", "false", "--browser.gatherUsageStats", "false",
+            "--client.toolbarMode", "minimal", "--", "--data-dir", str(data_dir)]
+
+
 def run(args: argparse.Namespace) -> int:
-    app = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
-    env = {**os.environ, "CHARGELINE_DATA_DIR": str(args.data_dir.resolve())}
-    argv = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
-            "--server.address", args.host, "--server.headless", "true",
-            "--browser.gatherUsageStats", "false"]
-    return subprocess.call(argv, env=env)
+    """Bring the catalog up to date (views only), then serve until interrupted."""
+    data_dir = args.data_dir.resolve()
+    ensure(data_dir)
+    env = {**os.environ, "CHARGELINE_DATA_DIR": str(data_dir)}
+    try:
+        return subprocess.call(streamlit_argv(data_dir, args.port, args.host), env=env)
+    except KeyboardInterrupt:
+        return 130

@@ -3,24 +3,26 @@
 import streamlit as st
 
 from canonical.enums import AlertKind
-from dashboards import data
+from dashboards import data, widgets
 
 st.title("Alerts")
-kind = st.selectbox("Kind", ["", *[k.value for k in AlertKind]])
-cp = st.text_input("Charger")
+left, right = st.columns(2)
+kind = left.selectbox("Kind", ["", *[k.value for k in AlertKind]],
+                      format_func=lambda k: k or "all kinds")
+cp = right.text_input("Charger", value=st.query_params.get("charger", ""))
+since, until = widgets.day_range("alerts")
 
 
-@st.fragment(run_every=2)
+@st.fragment(run_every=widgets.REFRESH_S)
 def listing() -> None:
-    rows = data.alerts(kind=kind or None, cp=cp or None)
+    rows = data.alerts(kind=kind or None, cp=cp or None, since=since, until=until)
     if rows.empty:
-        st.info("No alerts.")
+        widgets.no_data("No alerts match.")
         return
-    rows.insert(0, "link", rows.apply(
-        lambda r: f"/sessions?session={r['session_id']}" if r["session_id"]
-        else f"/chargers?charger={r['charge_point_id']}", axis=1))
-    st.dataframe(rows, hide_index=True,
-                 column_config={"link": st.column_config.LinkColumn("open", display_text="open")})
+    counts = data.alert_counts()
+    st.bar_chart(counts, x="kind", y="alerts", horizontal=True)
+    st.caption(f"{len(rows)} alerts, newest first")
+    widgets.linked_table(rows)
 
 
 listing()

@@ -1,51 +1,104 @@
-"""Sessions: live and past, filters; one session's numbers, chart, anomalies and timeline."""
+"""Sessions: live and past, with filters; one session (``?session=<id>``): its numbers, its
+power and energy, its anomalies and its diagnostic timeline."""
+
+from datetime import date
 
 import streamlit as st
 
-from dashboards import data
+from canonical.enums import SessionStatus
+from dashboards import data, widgets
+
+RECENT_LINKS = 15
+RAW_EXPANDERS = 300
+
+
+def detail(session_id: str) -> None:
+    rows = data.session(session_id)
+    if rows.empty:
+        st.warning(f"No session {session_id!r} in the warehouse.")
+        st.page_link(widgets.SESSIONS_PAGE, label="All sessions")
+        return
+    s = rows.iloc[0]
+    st.subheader(f"Session {session_id}")
+    c = st.columns(5)
+    c[0].metric("Energy", widgets.kwh(s["energy_wh"]))
+    c[1].metric("Status", s["status"])
+    c[2].metric("Energy rule", s["energy_rule"])
+    c[3].metric("Charger", s["charge_point_id"])
+    c[4].metric("Flags", widgets.text(s["flags"]))
+    widgets.charger_link(s["charge_point_id"], f"Charger {s['charge_point_id']}")
+    numbers = ("started_at", "started_at_raw", "stopped_at", "stopped_at_raw", "clock_offset_s",
+               "meter_start_wh", "meter_stop_wh", "energy_wh", "samples_energy_wh",
+               "sample_count", "max_power_w", "stop_reason", "id_tag", "transaction_id",
+               "connector_id", "version")
+    st.table({"field": list(numbers), "value": [widgets.text(s[k]) for k in numbers]})
+    meter_chart(session_id)
+    st.subheader("Anomalies")
+    anomalies = data.alerts(session_id=session_id)
+    if anomalies.empty:
+        st.caption("None detected.")
+    else:
+        st.dataframe(anomalies, hide_index=True)
+    diagnostic_timeline(session_id)
+
+
+def meter_chart(session_id: str) -> None:
+    samples = data.session_samples(session_id)
+    if samples.empty:
+        return
+    st.subheader("Power and energy")
+    left, right = st.columns(2)
+    left.line_chart(samples, x="at", y="power_kw", y_label="kW")
+    right.line_chart(samples, x="at", y="energy_kwh", y_label="kWh")
+
+
+def diagnostic_timeline(session_id: str) -> None:
+    st.subheader("Diagnostic timeline")
+    rows = data.timeline(session_id)
+    if rows.empty:
+        st.caption("No frame recorded for this session.")
+        return
+    st.download_button("Download timeline (CSV)", rows.to_csv(index=False),
+                       file_name=f"{session_id.replace('/', '_')}-timeline.csv",
+                       mime="text/csv")
+    st.dataframe(rows.drop(columns=["raw"]), hide_index=True)
+    st.caption("Raw payloads")
+    frames = rows[rows["source"] == "frame"].head(RAW_EXPANDERS)
+    for _, f in frames.iterrows():
+        with st.expander(f"#{f['position']} {f['at']:%H:%M:%S.%f} {f['direction']} "
+                         f"{widgets.text(f['action'])} — {f['summary']}"):
+            st.code(widgets.text(f["raw"]), language="json", wrap_lines=True)
+
+
+def listing() -> None:
+    left, right = st.columns(2)
+    status = left.selectbox("Status", ["", *[s.value for s in SessionStatus]],
+                            format_func=lambda s: s or "all statuses")
+    cp = right.text_input("Charger", value=st.query_params.get("charger", ""))
+    since, until = widgets.day_range("sessions")
+    rows_of(cp or None, status or None, since, until)
+
+
+@st.fragment(run_every=widgets.REFRESH_S)
+def rows_of(cp: str | None, status: str | None, since: date | None,
+            until: date | None) -> None:
+    rows = data.sessions(cp=cp, status=status, since=since, until=until)
+    if rows.empty:
+        widgets.no_data("No sessions yet.")
+        return
+    live = rows[rows["status"] == "active"]
+    st.metric("Live sessions", len(live))
+    st.caption("Newest sessions (one click opens the timeline)")
+    for _, r in rows.head(RECENT_LINKS).iterrows():
+        widgets.session_link(r["session_id"], f"{r['session_id']} · {r['status']} · "
+                             f"{widgets.kwh(r['energy_wh'])} · {widgets.text(r['started_at'])}")
+    st.caption(f"{len(rows)} sessions")
+    widgets.linked_table(rows.drop(columns=["energy_wh"]))
+
 
 st.title("Sessions")
 chosen = st.query_params.get("session")
 if chosen:
-    s = data.session(chosen)
-    if s.empty:
-        st.warning(f"No session {chosen}")
-        st.stop()
-    row = s.iloc[0]
-    st.subheader(f"Session {chosen}")
-    c = st.columns(4)
-    c[0].metric("Energy", f"{(row['energy_wh'] or 0) / 1000:.3f} kWh")
-    c[1].metric("Status", row["status"])
-    c[2].metric("Rule", row["energy_rule"])
-    c[3].metric("Charger", row["charge_point_id"])
-    st.write({k: str(row[k]) for k in ("started_at", "started_at_raw", "stopped_at",
-                                        "stopped_at_raw", "meter_start_wh", "meter_stop_wh",
-                                        "flags", "id_tag")})
-    samples = data.session_samples(chosen)
-    if not samples.empty:
-        st.line_chart(samples, x="at", y="value", color="measurand")
-    st.subheader("Anomalies")
-    st.dataframe(data.alerts(session_id=chosen), hide_index=True)
-    st.subheader("Diagnostic timeline")
-    timeline = data.timeline(chosen)
-    st.dataframe(timeline, hide_index=True)
-    st.download_button("Download timeline (CSV)", timeline.to_csv(index=False),
-                       file_name=f"{chosen}.csv")
-    st.stop()
-
-status = st.selectbox("Status", ["", "active", "completed", "stuck", "orphan_stop"])
-cp = st.text_input("Charger")
-
-
-@st.fragment(run_every=2)
-def listing() -> None:
-    rows = data.sessions(cp=cp or None, status=status or None)
-    if rows.empty:
-        st.info("No sessions yet.")
-        return
-    rows.insert(0, "open", "/sessions?session=" + rows["session_id"])
-    st.dataframe(rows, hide_index=True, column_config={
-        "open": st.column_config.LinkColumn("open", display_text="timeline")})
-
-
-listing()
+    detail(chosen)
+else:
+    listing()
