@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from warehouse.catalog import ensure
+from canonical.errors import ConfigError
 
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 
@@ -33,11 +32,14 @@ def streamlit_argv(data_dir: Path, port: int, host: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Bring the catalog up to date (views only), then serve until interrupted."""
+    """Bring the catalog up to date (views only), then become the Streamlit server (exec, so
+    signals reach it directly and stopping this process stops the server)."""
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port {args.port} is not a TCP port (1-65535)")
+    from warehouse.catalog import ensure
+
     data_dir = args.data_dir.resolve()
     ensure(data_dir)
     env = {**os.environ, "CHARGELINE_DATA_DIR": str(data_dir)}
-    try:
-        return subprocess.call(streamlit_argv(data_dir, args.port, args.host), env=env)
-    except KeyboardInterrupt:
-        return 130
+    argv = streamlit_argv(data_dir, args.port, args.host)
+    os.execve(argv[0], argv, env)

@@ -67,6 +67,7 @@ def listing() -> None:
 st.title("Chargers")
 chosen = st.query_params.get("charger")
 if chosen:
+    st.query_params["charger"] = chosen  # keeps the address shareable after a page_link
     detail(chosen)
 else:
     listing()

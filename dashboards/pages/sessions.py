@@ -99,6 +99,7 @@ def rows_of(cp: str | None, status: str | None, since: date | None,
 st.title("Sessions")
 chosen = st.query_params.get("session")
 if chosen:
+    st.query_params["session"] = chosen  # keeps the address shareable after a page_link
     detail(chosen)
 else:
     listing()

@@ -1,0 +1,117 @@
+"""End to end: ``chargeline dashboard`` as a real server on the fixture fleet, read by headless
+Chromium; a session written while the page is open shows up without a reload."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dashboards.conftest import write
+from tests.warehouse.conftest import MIN, T0, session
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).parent / "screenshots"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                reason=f"no Chromium at {CHROMIUM} (make browser-deps)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"dashboard exited with {proc.returncode}"
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"dashboard not healthy at {url} after {timeout_s} s")
+
+
+@pytest.fixture
+def live_warehouse(warehouse_factory: Callable[..., Path]) -> Path:
+    """A fleet of its own: the test appends to it."""
+    return warehouse_factory()
+
+
+@pytest.fixture
+def server(live_warehouse: Path) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chargeline", "dashboard", "--data-dir", str(live_warehouse),
+         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k != "CHARGELINE_DASHBOARD_PASSWORD"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def tab(server: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+        finally:
+            browser.close()
+
+
+def test_session_link_timeline_and_live_refresh(tab: Any, server: str,
+                                                live_warehouse: Path) -> None:
+    tab.set_default_timeout(30_000)
+    tab.goto(f"{server}/sessions")
+    link = tab.get_by_text("CP1/1 · completed · 7.000 kWh")
+    link.wait_for()
+    tab.screenshot(path=str(SHOTS / "sessions.png"), full_page=True)
+
+    link.click()
+    tab.get_by_text("Diagnostic timeline").wait_for()
+    assert "/sessions?session=CP1" in tab.url, tab.url
+    assert tab.get_by_text("7.000 kWh").first.is_visible()
+    for action in ("StartTransaction", "MeterValues", "StopTransaction"):
+        tab.get_by_text(f"in {action}").first.wait_for()
+    tab.get_by_text("in StopTransaction").first.click()
+    tab.get_by_text('"StopTransaction",{"n":8}').wait_for()
+    tab.screenshot(path=str(SHOTS / "session_timeline.png"), full_page=True)
+
+    tab.goto(f"{server}/sessions")
+    tab.get_by_text("CP1/1 · completed").wait_for()
+    written = time.monotonic()
+    write(live_warehouse, {"sessions": [session(
+        "42", charge_point_id="CP9", status="active", started_at=T0 + 120 * MIN,
+        stopped_at=None, energy_wh=9876.0, last_event_at=T0 + 121 * MIN)]})
+    tab.get_by_text("CP9/42 · active · 9.876 kWh").wait_for(timeout=20_000)
+    seen_after_s = time.monotonic() - written
+    print(f"\nnew session visible without reload after {seen_after_s:.2f} s")
+    tab.screenshot(path=str(SHOTS / "sessions_live.png"), full_page=True)
+    assert seen_after_s < 10
+
+
+def test_fleet_page_in_the_browser(tab: Any, server: str) -> None:
+    tab.goto(f"{server}/", timeout=30_000)
+    tab.get_by_text("66.7 %").wait_for(timeout=30_000)
+    tab.get_by_text("Chargers, offline and degraded first").wait_for(timeout=10_000)
+    tab.screenshot(path=str(SHOTS / "fleet.png"), full_page=True)
