@@ -17,7 +17,9 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-PAGES = Path(__file__).parent / "pages"
+# Not "pages/": next to the entry file Streamlit would also serve those files directly (its
+# old multipage mode) at /<name>, skipping this entry and so the password gate.
+PAGES = Path(__file__).parent / "app_pages"
 
 
 def use_data_dir_argument(argv: list[str]) -> None:
@@ -44,14 +46,22 @@ def gate() -> bool:
     return False
 
 
-use_data_dir_argument(sys.argv[1:])
-st.set_page_config(page_title="chargeline", layout="wide")
-if gate():
-    st.navigation([
+def pages() -> list[st.Page]:
+    return [
         st.Page(PAGES / "fleet.py", title="Fleet", default=True),
         st.Page(PAGES / "chargers.py", title="Chargers"),
         st.Page(PAGES / "sessions.py", title="Sessions"),
         st.Page(PAGES / "alerts.py", title="Alerts"),
         st.Page(PAGES / "reconciliation.py", title="Reconciliation"),
         st.Page(PAGES / "firmware.py", title="Firmware"),
-    ]).run()
+    ]
+
+
+use_data_dir_argument(sys.argv[1:])
+st.set_page_config(page_title="chargeline", layout="wide")
+# Navigation resolves the address (page and query) even while locked, so that giving the
+# password lands on the page that was asked for; only an unlocked app runs it.
+unlocked = gate()
+page = st.navigation(pages(), position="sidebar" if unlocked else "hidden")
+if unlocked:
+    page.run()

@@ -11,8 +11,8 @@ import pandas as pd
 import streamlit as st
 
 NO_DATA = "No data yet: the warehouse has nothing to show here."
-SESSIONS_PAGE = "pages/sessions.py"
-CHARGERS_PAGE = "pages/chargers.py"
+SESSIONS_PAGE = "app_pages/sessions.py"
+CHARGERS_PAGE = "app_pages/chargers.py"
 REFRESH_S = 2
 
 

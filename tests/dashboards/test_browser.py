@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +51,16 @@ def live_warehouse(warehouse_factory: Callable[..., Path]) -> Path:
     return warehouse_factory()
 
 
-@pytest.fixture
-def server(live_warehouse: Path) -> Iterator[str]:
+@contextmanager
+def serve(data_dir: Path, password: str | None = None) -> Iterator[str]:
+    """``chargeline dashboard`` on a free port until the block ends; yields its address."""
     port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "CHARGELINE_DASHBOARD_PASSWORD"}
+    if password:
+        env["CHARGELINE_DASHBOARD_PASSWORD"] = password
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chargeline", "dashboard", "--data-dir", str(live_warehouse),
-         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={k: v for k, v in os.environ.items() if k != "CHARGELINE_DASHBOARD_PASSWORD"})
+        [sys.executable, "-m", "chargeline", "dashboard", "--data-dir", str(data_dir),
+         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
@@ -67,7 +71,13 @@ def server(live_warehouse: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def tab(server: str) -> Iterator[Any]:
+def server(live_warehouse: Path) -> Iterator[str]:
+    with serve(live_warehouse) as url:
+        yield url
+
+
+@pytest.fixture
+def tab() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(exist_ok=True)
@@ -115,3 +125,19 @@ def test_fleet_page_in_the_browser(tab: Any, server: str) -> None:
     tab.get_by_text("66.7 %").wait_for(timeout=30_000)
     tab.get_by_text("Chargers, offline and degraded first").wait_for(timeout=10_000)
     tab.screenshot(path=str(SHOTS / "fleet.png"), full_page=True)
+
+
+def test_password_gate_covers_a_page_opened_by_its_address(tab: Any, warehouse: Path) -> None:
+    with serve(warehouse, password="s3cret-enough") as url:
+        tab.goto(f"{url}/sessions?session=CP1%2F1", timeout=30_000)
+        box = tab.get_by_label("Password", exact=True)
+        box.wait_for(timeout=30_000)
+        assert tab.get_by_text("Diagnostic timeline").count() == 0
+        box.fill("wrong")
+        box.press("Enter")
+        tab.get_by_text("Wrong password.").wait_for(timeout=10_000)
+        assert tab.get_by_text("7.000 kWh").count() == 0
+        tab.screenshot(path=str(SHOTS / "password_gate.png"))
+        box.fill("s3cret-enough")
+        box.press("Enter")
+        tab.get_by_text("Diagnostic timeline").wait_for(timeout=30_000)

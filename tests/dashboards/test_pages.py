@@ -19,7 +19,7 @@ def open_page(data_dir: Path, name: str, monkeypatch: pytest.MonkeyPatch,
     for key, value in params.items():
         at.query_params[key] = value
     at.run()
-    at.switch_page(f"pages/{name}.py").run()
+    at.switch_page(f"app_pages/{name}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
