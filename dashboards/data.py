@@ -59,10 +59,15 @@ def _load(path: str, sql: str, params: tuple[Any, ...]) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def _where(filters: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
-    """``and col = ?`` for every filter given (names are ours, never user input)."""
-    given = {k: v for k, v in filters.items() if v not in (None, "")}
-    sql = "".join(f" and {column} ? " for column in given)
+def _where(filters: dict[str, Any], day: str | None = None, since: date | None = None,
+           until: date | None = None) -> tuple[str, tuple[Any, ...]]:
+    """``and <column> = ?`` for every filter given, and ``since``/``until`` (inclusive) on the
+    UTC day of the timestamp expression ``day``. Column names are ours, never user input."""
+    given = {f"{column} =": v for column, v in filters.items() if v not in (None, "")}
+    if day:
+        day_of = f"cast({day} at time zone 'UTC' as date)"
+        given |= {f"{day_of} {op}": v for op, v in ((">=", since), ("<=", until)) if v}
+    sql = "".join(f" and {condition} ?" for condition in given)
     return sql, tuple(given.values())
 
 
@@ -175,11 +180,8 @@ def sessions(cp: str | None = None, status: str | None = None, since: date | Non
              until: date | None = None) -> pd.DataFrame:
     """Sessions newest first; ``since``/``until`` are UTC days, inclusive, on the start (or
     the stop when the start is unknown)."""
-    where, params = _where({"charge_point_id =": cp, "status =": status})
-    day = "cast(coalesce(started_at, stopped_at) at time zone 'UTC' as date)"
-    for op, value in ((">=", since), ("<=", until)):
-        if value is not None:
-            where, params = f"{where} and {day} {op} ?", (*params, value)
+    where, params = _where({"charge_point_id": cp, "status": status},
+                           "coalesce(started_at, stopped_at)", since, until)
     return load(f"select {_SESSION_COLUMNS} from sessions where true {where} "
                 "order by coalesce(started_at, stopped_at) desc nulls last limit 2000", params)
 
@@ -219,19 +221,19 @@ def timeline(session_id: str) -> pd.DataFrame:
 def alerts(kind: str | None = None, cp: str | None = None, session_id: str | None = None,
            since: date | None = None, until: date | None = None) -> pd.DataFrame:
     """Alerts newest first, filtered by kind, charger, session and UTC detection day."""
-    where, params = _where({"kind =": kind, "charge_point_id =": cp,
-                            "session_id =": session_id})
-    day = "cast(detected_at at time zone 'UTC' as date)"
-    for op, value in ((">=", since), ("<=", until)):
-        if value is not None:
-            where, params = f"{where} and {day} {op} ?", (*params, value)
+    where, params = _where({"kind": kind, "charge_point_id": cp, "session_id": session_id},
+                           "detected_at", since, until)
     return load("select detected_at, kind, severity, charge_point_id, session_id, "
                 "connector_id, value, unit, message, event_time, alert_id from alerts "
                 f"where true {where} order by detected_at desc limit 2000", params)
 
 
-def alert_counts() -> pd.DataFrame:
-    return load("select kind, count(*) as alerts from alerts group by kind order by 2 desc")
+def alerts_per_hour(kind: str | None = None, cp: str | None = None, since: date | None = None,
+                    until: date | None = None) -> pd.DataFrame:
+    """How many alerts of each kind were detected in each UTC hour (same filters)."""
+    where, params = _where({"kind": kind, "charge_point_id": cp}, "detected_at", since, until)
+    return load("select date_trunc('hour', detected_at) as hour, kind, count(*) as alerts "
+                f"from alerts where true {where} group by all order by 1, 2", params)
 
 
 # --- finance -----------------------------------------------------------------------------

@@ -20,6 +20,14 @@ def no_data(what: str = "") -> None:
     st.info(f"{NO_DATA} {what}".strip())
 
 
+def nothing_matches(filtered: bool, what: str) -> None:
+    """The empty-result notice: "no data yet" unless filters are what emptied it."""
+    if filtered:
+        st.info(f"No {what} match these filters.")
+    else:
+        no_data(f"No {what} yet.")
+
+
 def session_url(session_id: str) -> str:
     return f"/sessions?session={quote(session_id, safe='')}"
 

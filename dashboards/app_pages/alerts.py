@@ -17,10 +17,10 @@ since, until = widgets.day_range("alerts")
 def listing() -> None:
     rows = data.alerts(kind=kind or None, cp=cp or None, since=since, until=until)
     if rows.empty:
-        widgets.no_data("No alerts match.")
+        widgets.nothing_matches(any((kind, cp, since, until)), "alerts")
         return
-    counts = data.alert_counts()
-    st.bar_chart(counts, x="kind", y="alerts", horizontal=True)
+    st.bar_chart(data.alerts_per_hour(kind=kind or None, cp=cp or None, since=since,
+                                      until=until), x="hour", y="alerts", color="kind")
     st.caption(f"{len(rows)} alerts, newest first")
     widgets.linked_table(rows)
 

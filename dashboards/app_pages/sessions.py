@@ -84,7 +84,7 @@ def rows_of(cp: str | None, status: str | None, since: date | None,
             until: date | None) -> None:
     rows = data.sessions(cp=cp, status=status, since=since, until=until)
     if rows.empty:
-        widgets.no_data("No sessions yet.")
+        widgets.nothing_matches(any((cp, status, since, until)), "sessions")
         return
     live = rows[rows["status"] == "active"]
     st.metric("Live sessions", len(live))

@@ -84,7 +84,7 @@ def tab() -> Iterator[Any]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+            yield browser.new_page(viewport={"width": 1400, "height": 2000})
         finally:
             browser.close()
 
@@ -105,6 +105,7 @@ def test_session_link_timeline_and_live_refresh(tab: Any, server: str,
         tab.get_by_text(f"in {action}").first.wait_for()
     tab.get_by_text("in StopTransaction").first.click()
     tab.get_by_text('"StopTransaction",{"n":8}').wait_for()
+    tab.wait_for_timeout(300)  # let the code block paint before the screenshot
     tab.screenshot(path=str(SHOTS / "session_timeline.png"), full_page=True)
 
     tab.goto(f"{server}/sessions")

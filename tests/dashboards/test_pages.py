@@ -107,6 +107,8 @@ def test_alerts_by_kind_each_linked(warehouse: Path, monkeypatch: pytest.MonkeyP
     assert rows.loc["a3", "charger"] == "/chargers?charger=CP3"
     at.selectbox[0].set_value("boot_loop").run()
     assert list(at.dataframe[0].value["alert_id"]) == ["a3"]
+    at.date_input[0].set_value("2026-01-02").run()
+    assert not at.dataframe and "No alerts match these filters." in at.info[0].value
 
 
 def test_reconciliation_billable_holds_and_exports(warehouse: Path,
