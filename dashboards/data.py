@@ -74,8 +74,9 @@ def _where(filters: dict[str, Any], day: str | None = None, since: date | None =
 # --- fleet -------------------------------------------------------------------------------
 
 def fleet_summary() -> pd.DataFrame:
-    """One row: chargers, % online, power now, sessions in progress, alerts open, energy of
-    the last 24 h (by the fleet's clock: its latest health minute, not the wall clock)."""
+    """One row: chargers, % online, power now, sessions in progress, alerts open (not info,
+    detected in the last hour, as ``fleet_health`` counts them), energy of the last 24 h; "now"
+    is the fleet's clock (its latest health minute), not the wall clock."""
     return load("""
         select count(*) as chargers,
             count(*) filter (where online) as chargers_online,
@@ -84,7 +85,9 @@ def fleet_summary() -> pd.DataFrame:
             coalesce(sum(power_w) filter (where online), 0) / 1000.0 as power_kw,
             avg(response_time_ms) as avg_response_time_ms,
             (select count(*) from sessions where status = 'active') as sessions_in_progress,
-            (select alerts_open from fleet_health order by minute desc limit 1) as alerts_open,
+            (select count(*) from alerts where severity <> 'info' and detected_at
+                > (select max(last_minute) from charger_status) - interval 1 hour)
+                as alerts_open,
             (select coalesce(sum(energy_wh), 0) / 1000.0 from sessions
              where coalesce(stopped_at, last_event_at)
                 > (select max(last_minute) from charger_status) - interval 24 hour)
@@ -93,8 +96,10 @@ def fleet_summary() -> pd.DataFrame:
 
 
 def fleet_trend() -> pd.DataFrame:
-    return load("""select * from (select minute, online_pct, power_kw, sessions_in_progress,
-        avg_response_time_ms, alerts_open from fleet_health order by minute desc limit 240)
+    """The fleet's last 4 hours, per minute, oldest first."""
+    return load("""select minute, online_pct, power_kw, sessions_in_progress,
+        avg_response_time_ms, alerts_open from fleet_health
+        where minute > (select max(minute) from charger_health) - interval 4 hour
         order by minute""")
 
 

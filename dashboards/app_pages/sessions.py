@@ -10,6 +10,10 @@ from dashboards import data, widgets
 
 RECENT_LINKS = 15
 RAW_EXPANDERS = 300
+# Corrected times (UTC, charger clock minus its drift) beside what the charger sent.
+NUMBERS = ("started_at", "started_at_raw", "stopped_at", "stopped_at_raw", "clock_offset_s",
+           "meter_start_wh", "meter_stop_wh", "energy_wh", "samples_energy_wh", "sample_count",
+           "max_power_w", "stop_reason", "id_tag", "transaction_id", "connector_id", "version")
 
 
 def detail(session_id: str) -> None:
@@ -27,11 +31,7 @@ def detail(session_id: str) -> None:
     c[3].metric("Charger", s["charge_point_id"])
     c[4].metric("Flags", widgets.text(s["flags"]))
     widgets.charger_link(s["charge_point_id"], f"Charger {s['charge_point_id']}")
-    numbers = ("started_at", "started_at_raw", "stopped_at", "stopped_at_raw", "clock_offset_s",
-               "meter_start_wh", "meter_stop_wh", "energy_wh", "samples_energy_wh",
-               "sample_count", "max_power_w", "stop_reason", "id_tag", "transaction_id",
-               "connector_id", "version")
-    st.table({"field": list(numbers), "value": [widgets.text(s[k]) for k in numbers]})
+    st.table({"field": list(NUMBERS), "value": [widgets.text(s[k]) for k in NUMBERS]})
     meter_chart(session_id)
     st.subheader("Anomalies")
     anomalies = data.alerts(session_id=session_id)
