@@ -6,6 +6,7 @@ import streamlit as st
 from dashboards import data, widgets
 
 
+@st.fragment(run_every=widgets.REFRESH_S)
 def detail(cp: str) -> None:
     status = data.chargers(cp)
     status = status[status["charge_point_id"] == cp]

@@ -10,6 +10,7 @@ from dashboards import data, widgets
 
 RECENT_LINKS = 15
 RAW_EXPANDERS = 300
+TIMELINE_REFRESH_S = 10  # a long timeline is heavier to redraw than the numbers
 # Corrected times (UTC, charger clock minus its drift) beside what the charger sent.
 NUMBERS = ("started_at", "started_at_raw", "stopped_at", "stopped_at_raw", "clock_offset_s",
            "meter_start_wh", "meter_stop_wh", "energy_wh", "samples_energy_wh", "sample_count",
@@ -17,13 +18,24 @@ NUMBERS = ("started_at", "started_at_raw", "stopped_at", "stopped_at_raw", "cloc
 
 
 def detail(session_id: str) -> None:
+    """The session's numbers, refreshed every few seconds; its timeline too while it runs."""
     rows = data.session(session_id)
     if rows.empty:
         st.warning(f"No session {session_id!r} in the warehouse.")
         st.page_link(widgets.SESSIONS_PAGE, label="All sessions")
         return
-    s = rows.iloc[0]
+    live = rows.iloc[0]["status"] == "active"
     st.subheader(f"Session {session_id}")
+    st.fragment(numbers, run_every=widgets.REFRESH_S)(session_id)
+    st.fragment(diagnostic_timeline,
+                run_every=TIMELINE_REFRESH_S if live else None)(session_id)
+
+
+def numbers(session_id: str) -> None:
+    rows = data.session(session_id)
+    if rows.empty:
+        return
+    s = rows.iloc[0]
     c = st.columns(5)
     c[0].metric("Energy", widgets.kwh(s["energy_wh"]))
     c[1].metric("Status", s["status"])
@@ -39,7 +51,6 @@ def detail(session_id: str) -> None:
         st.caption("None detected.")
     else:
         st.dataframe(anomalies, hide_index=True)
-    diagnostic_timeline(session_id)
 
 
 def meter_chart(session_id: str) -> None:

@@ -127,6 +127,19 @@ def test_a_new_session_appears_without_reload(tab: Any, server: str,
     assert seen_after_s < 10
 
 
+def test_a_live_sessions_detail_updates_without_reload(tab: Any, server: str,
+                                                      live_warehouse: Path) -> None:
+    tab.goto(f"{server}/sessions?session=CP3%2F7", timeout=30_000)
+    tab.get_by_text("Energy rule").wait_for(timeout=30_000)
+    written = time.monotonic()
+    write(live_warehouse, {"sessions": [session(
+        "7", version=2, charge_point_id="CP3", status="active", started_at=T0 + 50 * MIN,
+        stopped_at=None, energy_wh=3300.0, last_event_at=T0 + 59 * MIN)]})
+    tab.get_by_text("3.300 kWh").wait_for(timeout=20_000)
+    print(f"\nlive session's energy updated without reload after "
+          f"{time.monotonic() - written:.2f} s")
+
+
 def test_fleet_page_in_the_browser(tab: Any, server: str) -> None:
     tab.goto(f"{server}/", timeout=30_000)
     tab.get_by_text("66.7 %").wait_for(timeout=30_000)
