@@ -23,6 +23,10 @@ class ServerConfig:
     not dropped.
     ``rate_per_s``/``burst``: per-connection token bucket; a charger over it is slowed down
     (its frames wait), never refused, so a flood cannot starve the others.
+    Dead and slow peers: a peer silent to pings is dropped after ``ping_interval_s`` +
+    ``ping_timeout_s`` + ``close_timeout_s``; one that stops reading (a frame to it waits more
+    than ``send_timeout_s`` for buffer space) is cut off at once — pings cannot find it, as they
+    queue behind the frame that waits.
     """
 
     data_dir: Path
@@ -35,6 +39,8 @@ class ServerConfig:
     ping_interval_s: float | None = 30.0
     ping_timeout_s: float | None = 30.0
     open_timeout_s: float = 10.0
+    close_timeout_s: float = 10.0
+    send_timeout_s: float = 30.0
     require_auth: bool = False
     accept_unknown: bool = False
     tls_cert: Path | None = None
@@ -55,6 +61,9 @@ class ServerConfig:
             raise ConfigError("--tls-cert and --tls-key go together")
         if self.tls_client_ca is not None and self.tls_cert is None:
             raise ConfigError("--tls-client-ca (security profile 3) needs --tls-cert/--tls-key")
+        if self.close_timeout_s <= 0 or self.send_timeout_s <= 0:
+            raise ConfigError(f"close and send timeouts must be > 0, got "
+                              f"{self.close_timeout_s}/{self.send_timeout_s}")
         if self.rate_per_s <= 0 or self.burst < 1:
             raise ConfigError(
                 f"rate must be > 0 and burst >= 1, got {self.rate_per_s}/{self.burst}")

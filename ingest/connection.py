@@ -47,6 +47,7 @@ class Shared:
     max_frame_bytes: int
     rate_per_s: float
     burst: int
+    send_timeout_s: float = 30.0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_connection_id(self) -> str:
@@ -66,6 +67,7 @@ class ChargerConnection:
         self.pending: dict[str, tuple[str, asyncio.Future[Any]]] = {}
         self.bucket = TokenBucket(shared.rate_per_s, shared.burst)
         self.throttled = False
+        self.cut_off = ""  # why the server aborted the socket, if it did
 
     def record(self, direction: Direction, raw: str, status: ParseStatus, *,
                kind: RecordKind = RecordKind.frame, mtype: int | None = None,
@@ -104,11 +106,25 @@ class ChargerConnection:
         except JournalError as exc:
             log.error("journal unavailable, refusing frame of %s: %s", self.charge_point_id, exc)
             if inbound.message_type == MessageType.call and inbound.message_id:
-                await self.ws.send(call_error(inbound.message_id, error_code(
+                await self.send(call_error(inbound.message_id, error_code(
                     "internal", self.protocol), "central system cannot store the frame now"))
             return
         if answer is not None:
-            await self.ws.send(answer.raw)
+            await self.send(answer.raw)
+
+    async def send(self, text: str) -> None:
+        """Send one frame. A peer that leaves it waiting ``send_timeout_s`` for buffer space
+        (it stopped reading, or vanished) is cut off: the socket is aborted, which frees the
+        connection and raises ``ConnectionClosed`` here and in every task waiting on it."""
+        try:
+            async with asyncio.timeout(self.shared.send_timeout_s):
+                await self.ws.send(text)
+        except TimeoutError:
+            self.cut_off = f"peer took no data for {self.shared.send_timeout_s:g} s"
+            log.warning("cutting off %s: %s", self.charge_point_id, self.cut_off)
+            self.ws.transport.abort()
+            await self.ws.wait_closed()
+            raise self.ws.protocol.close_exc from None
 
     def judge(self, data: bytes) -> tuple[RawFrame, RawFrame | None]:
         """(inbound record, answer record or None) for one received frame. Pure but for time."""
@@ -181,7 +197,7 @@ class ChargerConnection:
         await self.shared.journal.write([self.record(
             Direction.outbound, text, ParseStatus.ok, mtype=MessageType.call, mid=message_id,
             action=action)])
-        await self.ws.send(text)
+        await self.send(text)
         try:
             return await asyncio.wait_for(future, timeout_s)
         finally:

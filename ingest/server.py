@@ -75,13 +75,14 @@ class CentralSystem:
         journal.start()
         c = self.config
         self._shared = Shared(journal, transactions, c.heartbeat_interval_s, c.max_frame_bytes,
-                              c.rate_per_s, c.burst)
+                              c.rate_per_s, c.burst, c.send_timeout_s)
         self._server = await serve(
             self._serve, c.host, c.port, process_request=self._process_request,
             select_subprotocol=self._select_subprotocol,
             subprotocols=[Subprotocol(p.value) for p in Protocol],
             max_size=c.hard_frame_bytes, ping_interval=c.ping_interval_s,
             ping_timeout=c.ping_timeout_s, open_timeout=c.open_timeout_s,
+            close_timeout=c.close_timeout_s,
             compression="deflate" if c.compression else None, ssl=self._ssl_context(),
             server_header="chargeline", backlog=c.backlog)
         log.info("listening on %s:%s", c.host, self.port)
@@ -186,7 +187,7 @@ class CentralSystem:
             del self.live[conn.charge_point_id]
         ws = conn.ws
         code = ws.close_code
-        reason = ws.close_reason
+        reason = conn.cut_off or ws.close_reason
         with contextlib.suppress(Exception):
             await self._note(conn.charge_point_id, RecordKind.disconnected, {
                 "code": code, "reason": reason or ""}, conn.connection_id, conn.protocol.value)

@@ -25,7 +25,12 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
                    help="for chargers that offer no Sec-WebSocket-Protocol")
     p.add_argument("--heartbeat-interval", type=int, default=300, help="seconds")
     p.add_argument("--max-frame-bytes", type=int, default=1024 * 1024)
-    p.add_argument("--ping-interval", type=float, default=30.0)
+    p.add_argument("--ping-interval", type=float, default=30.0,
+                   help="seconds; a peer silent to a ping as long again is dropped")
+    p.add_argument("--send-timeout", type=float, default=30.0,
+                   help="seconds a frame may wait for a peer that stopped reading")
+    p.add_argument("--close-timeout", type=float, default=10.0,
+                   help="seconds to wait for a closing handshake before dropping the socket")
     p.add_argument("--auth", action="store_true",
                    help="require HTTP Basic auth; unknown charge points are refused")
     p.add_argument("--unknown-chargers", choices=["reject", "accept"], default="reject",
@@ -46,6 +51,7 @@ def config_from(args: argparse.Namespace) -> Any:
         default_protocol=Protocol(args.default_protocol),
         heartbeat_interval_s=args.heartbeat_interval, max_frame_bytes=args.max_frame_bytes,
         ping_interval_s=args.ping_interval, ping_timeout_s=args.ping_interval,
+        send_timeout_s=args.send_timeout, close_timeout_s=args.close_timeout,
         require_auth=args.auth, accept_unknown=args.unknown_chargers == "accept",
         tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
         rate_per_s=args.rate,
