@@ -145,9 +145,13 @@ class AuthPolicy:
               authorization: str | None) -> Verdict:
         creds = parse_basic(authorization)
         if store.is_registered(charge_point_id):
-            if creds and creds[0] == charge_point_id and store.verify(charge_point_id, creds[1]):
-                return Verdict.accepted
-            return Verdict.refused
+            if creds is None:
+                return Verdict.refused
+            # The password is hashed even under another user name: a refusal that skipped
+            # scrypt would be fast only for ids that exist (an unknown id is hashed below).
+            verified = store.verify(charge_point_id, creds[1])
+            return Verdict.accepted if verified and creds[0] == charge_point_id \
+                else Verdict.refused
         if creds is not None:
             store.verify(charge_point_id, creds[1])  # same cost as a registered id
         if self.require_auth and not self.accept_unknown:
