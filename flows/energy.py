@@ -5,11 +5,16 @@
    (``register_delta_across_reset``): the charger delivered it before the reset.
 2. ``session_register`` — chargers whose transaction register counts the session from 0
    (ABB Q10): its highest value, when there is no trusted stop.
-3. ``first_sample_as_start`` — no trusted start (Q11 placeholder 0, start lost): meterStop
-   (or the last register sample) minus the first trusted register sample.
-4. ``so_far`` — still running: last register sample - meterStart.
-5. ``interval_sum`` — only interval energy samples: their sum.
-6. ``no_meter`` — nothing usable: energy is null and the session is on hold.
+3. ``previous_stop_as_start`` — the start never came (a stop or samples without a start):
+   meterStop (or the last register sample) minus the previous session's meterStop on the same
+   connector, when the register did not go down in between (no reset). The session is on hold
+   (flag ``stop_without_start``) whatever the rule.
+4. ``first_sample_as_start`` — no trusted start (Q11 placeholder 0, start lost, no previous
+   stop to go by): meterStop (or the last register sample) minus the first trusted register
+   sample.
+5. ``so_far`` — still running: last register sample - meterStart.
+6. ``interval_sum`` — only interval energy samples: their sum.
+7. ``no_meter`` — nothing usable: energy is null and the session is on hold.
 
 Meter samples are evidence beside it: ``samples_energy_wh`` is what the register samples alone
 say (last - first + reset losses), for the mismatch check.
@@ -39,6 +44,10 @@ def billable(s: Session) -> tuple[float | None, str, float | None]:
     if s.session_register_wh is not None:
         return round(s.session_register_wh, 3), "session_register", samples_wh
     end = stop if stop is not None else s.last_register_wh
+    previous = s.previous_stop_wh
+    if not s.started and end is not None and previous is not None and previous <= end and (
+            s.first_register_wh is None or previous <= s.first_register_wh):
+        return round(end - previous + s.reset_loss_wh, 3), "previous_stop_as_start", samples_wh
     if start is None and end is not None and s.first_register_wh is not None:
         return round(end - s.first_register_wh + s.reset_loss_wh, 3), "first_sample_as_start", \
             samples_wh

@@ -1,7 +1,9 @@
 """Charger health: connectivity, heartbeats, response times, power; one row per minute.
 
 Also the charger-level alerts: ``charger_offline`` (disconnected ``offline_after_s`` and not
-back), ``flapping_connection`` (``flap_connects`` connects within ``flap_window_s``),
+back), ``flapping_connection`` (``flap_connects`` reconnects within ``flap_window_s`` that were
+not reboots: a connection whose first message is a BootNotification is counted by the boot loop
+detector instead, so one rebooting charger raises one alert, not two),
 ``boot_loop`` (``boot_loop_boots`` boots within ``boot_loop_window_s``; critical when it follows
 a firmware update). Minutes are server time; a minute closes ``minute_grace_s`` after its end.
 """
@@ -48,6 +50,8 @@ class HealthTracker:
         self.minute_start: int | None = None
         self.minute = Minute()
         self.connects: deque[int] = deque(maxlen=64)
+        self.ever_connected = False
+        self.pending_connect: tuple[int, int] | None = None  # (at, frame id): reboot or not?
         self.boots: deque[int] = deque(maxlen=64)
         self.flap_alerted_until = 0
         self.loop_alerted_until = 0
@@ -65,6 +69,16 @@ class HealthTracker:
         kind = e.event_type
         if kind == EventType.connected:
             return self._connected(e)
+        alerts: list[Alert] = []
+        if kind == EventType.booted:
+            self.pending_connect = None  # that connection was a reboot
+        elif self.pending_connect is not None and (
+                kind == EventType.disconnected or e.message_id is not None):
+            alerts = self._network_reconnect()
+        return alerts + self._observe(e, t)
+
+    def _observe(self, e: CanonicalEvent, t: int) -> list[Alert]:
+        kind = e.event_type
         if kind == EventType.disconnected:
             self._set_online(False, t)
             return []
@@ -112,11 +126,21 @@ class HealthTracker:
 
     def _connected(self, e: CanonicalEvent) -> list[Alert]:
         t = e.server_received_at
-        was_seen = bool(self.connects)
-        self._set_online(True, t)
-        self.connects.append(t)
-        if was_seen:
+        alerts = self._network_reconnect()  # the previous connection never booted
+        if self.ever_connected:
             self.minute.reconnects += 1
+        self.ever_connected = True
+        self._set_online(True, t)
+        self.pending_connect = (t, e.frame_id)
+        return alerts
+
+    def _network_reconnect(self) -> list[Alert]:
+        """The pending connection was not a reboot: it counts towards flapping."""
+        if self.pending_connect is None:
+            return []
+        t, frame_id = self.pending_connect
+        self.pending_connect = None
+        self.connects.append(t)
         window = int(self.config.flap_window_s * S)
         recent = [c for c in self.connects if c > t - window]
         if len(recent) < self.config.flap_connects or t < self.flap_alerted_until:
@@ -124,8 +148,8 @@ class HealthTracker:
         self.flap_alerted_until = t + window
         return [make_alert(AlertKind.flapping_connection, self.charge_point_id, f"{recent[0]}",
                            detected_at=t, event_time=recent[0], value=len(recent),
-                           unit="connects", frame_id=e.frame_id,
-                           message=f"{len(recent)} connections within "
+                           unit="connects", frame_id=frame_id,
+                           message=f"{len(recent)} reconnects without a reboot within "
                                    f"{self.config.flap_window_s / 60:.0f} min")]
 
     def _booted(self, e: CanonicalEvent) -> list[Alert]:

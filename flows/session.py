@@ -31,6 +31,7 @@ class Session:
     start_received_at: int | None = None
     start_frame_id: int | None = None
     meter_start_wh: float | None = None
+    previous_stop_wh: float | None = None  # the connector's last meterStop before this session
     stopped_at: int | None = None
     stopped_at_raw: str | None = None
     stop_frame_id: int | None = None

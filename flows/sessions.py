@@ -9,6 +9,8 @@ Rules (each a test in tests/flows/test_sessions.py):
 - The first stop wins; later ones are ``duplicate_stop`` and change nothing. A stop received
   ``late_stop_s`` after its own time is accepted and flagged ``late_stop``. A stop without a
   start makes an ``orphan_stop`` session, flagged, alerted; a start arriving later completes it.
+  Samples or updates of a transaction never started open its session already (flag
+  ``start_missing``), so their meter readings are evidence for its energy.
 - Samples are evidence: a register going down is a reset (the energy before it still counts)
   or, at a ~1000x ratio, a unit error (the sample is ignored); see ``flows.energy``.
 - A session silent for ``stuck_after_s`` while its charger is offline or silent is ``stuck``;
@@ -56,7 +58,10 @@ class SessionBook:
             return []
         session = self.sessions.get(self._id(e.transaction_key))
         if session is None:
-            return []
+            if kind not in (EventType.meter_sample, EventType.transaction_updated):
+                return []
+            session = self._new(e, self._id(e.transaction_key))
+            session.flag("start_missing")
         alerts = self._touch(session, e)
         if kind == EventType.meter_sample:
             alerts += check_sample(session, e, self.config)
@@ -93,6 +98,7 @@ class SessionBook:
     def _new(self, e: CanonicalEvent, sid: str) -> Session:
         session = Session(sid, self.charge_point_id, e.protocol, e.transaction_key,
                           e.connector_id, e.evse_id, e.id_tag, last_event_at=e.server_received_at)
+        session.previous_stop_wh = self.last_stop_wh.get(self._slot(e))
         self.sessions[sid] = session
         return session
 
@@ -139,8 +145,8 @@ class SessionBook:
         if session is not None and session.stopped:
             return self._repeated_stop(session, e)
         alerts: list[Alert] = []
-        if session is None:
-            session = self._new(e, sid)
+        if session is None or not session.started:
+            session = session or self._new(e, sid)
             session.status = SessionStatus.orphan_stop.value
             session.flag("stop_without_start")
             alerts.append(make_alert(

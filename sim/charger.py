@@ -32,6 +32,7 @@ class SimCharger:
         self.start_payload: dict[str, Any] = {}
         self.current_tx = ""
         self.register_offset = 0.0
+        self.idle = asyncio.Event()  # set when its sessions are done (or it is gone)
 
     # -- time ---------------------------------------------------------------------------
     def offset_s(self) -> float:
@@ -51,11 +52,13 @@ class SimCharger:
         await asyncio.sleep(max(0.0, sim_s / self.speed))
 
     # -- connection ---------------------------------------------------------------------
-    async def connect(self) -> Wire:
+    async def connect(self, boot: bool = True) -> Wire:
+        """Open the socket; ``boot``: as after a power-up (a network reconnect does not)."""
         for attempt in range(30):
             try:
                 self.wire = await Wire.open(self.url, self.p.protocol)
-                await self.boot()
+                if boot:
+                    await self.boot()
                 return self.wire
             except (OSError, TimeoutError, ConnectionError) as exc:
                 await asyncio.sleep(min(5.0, 0.2 * 2**attempt) * self.rng.uniform(0.5, 1.5))
@@ -114,7 +117,8 @@ class SimCharger:
                     continue
 
     # -- the run ------------------------------------------------------------------------
-    async def run(self, end_ns: int) -> None:
+    async def run(self, end_ns: int, finished: asyncio.Event) -> None:
+        """Its sessions until ``end_ns``; then online (heartbeating) until ``finished``."""
         from sim.session import run_session
 
         await self.connect()
@@ -131,8 +135,10 @@ class SimCharger:
                 fault = self.plan.fault if index == self.plan.fault_session else None
                 if await run_session(self, session, fault) == "gone":
                     return
-            await asyncio.sleep(max(0.0, (end_ns - time.time_ns()) / S))  # stay online
+            self.idle.set()
+            await finished.wait()  # stay online while the rest of the fleet finishes
         finally:
+            self.idle.set()
             beat.cancel()
             await self.disconnect()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 
@@ -24,9 +25,21 @@ def parse_faults(text: str) -> tuple[str, ...]:
     return chosen
 
 
+#: Simulated seconds the longest session lasts (``sim.plan``: 10 h; a fault adds 3 h).
+LONGEST_SESSION_S = (600 + 180) * 60.0
+
+
+def settle_s(speed: float) -> float:
+    """Wall seconds the fleet stays online after its last session, so that the detectors'
+    waits (stuck, offline: up to 2 simulated hours, at least 45 s) can pass before the end."""
+    return min(600.0, max(45.0, 7200.0 / speed))
+
+
 async def run_fleet(url: str, chargers: int, duration_s: float, seed: int, faults: str,
                     speed: float, truth_path: Path) -> int:
-    """Runs until ``duration_s`` wall seconds pass; returns the number of chargers that ran."""
+    """Starts sessions for ``duration_s`` wall seconds; when every charger is done, stays
+    online ``settle_s`` more, writes the ``end`` row (alerts after it are not scored: the fleet
+    disconnecting is not a fault), then disconnects. Returns the number of chargers."""
     plans = plan_fleet(seed, chargers, duration_s * speed, parse_faults(faults))
     truth = Truth(truth_path)
     t0 = time.time_ns()
@@ -37,17 +50,20 @@ async def run_fleet(url: str, chargers: int, duration_s: float, seed: int, fault
                      "profile": plan.profile.name, "fault": plan.fault})
     end = t0 + int(duration_s * S)
     sims = [SimCharger(plan, url, speed, truth, t0) for plan in plans]
+    finished = asyncio.Event()
     tasks = []
     for i, sim in enumerate(sims):
-        tasks.append(asyncio.create_task(sim.run(end)))
+        tasks.append(asyncio.create_task(sim.run(end, finished)))
         if i % 50 == 49:
             await asyncio.sleep(0.05)  # do not storm the server at start
     try:
-        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True),
-                               timeout=duration_s + 60)
-    except TimeoutError:
-        pass
+        idle = asyncio.gather(*(sim.idle.wait() for sim in sims))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(idle, timeout=duration_s + LONGEST_SESSION_S / speed + 60)
+        await asyncio.sleep(settle_s(speed))
     finally:
         truth.write({"type": "end", "at": ns_to_rfc3339(time.time_ns())})
         truth.close()
+        finished.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
     return len(sims)

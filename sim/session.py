@@ -31,6 +31,7 @@ async def run_session(c: SimCharger, s: SessionPlan, fault: str | None) -> str:
         c.register += s.energy_wh / SAMPLES
         if fault == "stuck_session" and i == 2:
             truth.fault(fault, cp, tx, time.time_ns(), "offline mid-transaction, never back")
+            truth.fault("charger_offline", cp, None, time.time_ns(), "gone for good")
             await c.disconnect()
             return "gone"
         await _sample(c, tx, s, meter_start, i, fault)
@@ -50,8 +51,8 @@ async def _connectivity_fault(c: SimCharger, fault: str) -> None:
     rounds = {"boot_loop": 4, "flapping_connection": 5, "charger_offline": 1}[fault]
     for _ in range(rounds):
         await c.disconnect()
-        await c.sleep_sim(3600 if fault == "charger_offline" else 20)
-        await c.connect()
+        await c.sleep_sim(3 * 3600 if fault == "charger_offline" else 20)
+        await c.connect(boot=fault != "flapping_connection")  # flapping: the network, no reboot
 
 
 async def _start(c: SimCharger, s: SessionPlan, fault: str | None, replay: bool = False) -> str:
@@ -105,16 +106,19 @@ async def _sample(c: SimCharger, tx: str, s: SessionPlan, meter_start: float, i:
                  "context": "Sample.Periodic"},
                 {"value": f"{power_w:.0f}", "unit": "W", "measurand": "Power.Active.Import"}]}]})
         return
-    await c.call("TransactionEvent", _event(c, "Updated", tx, i + 1, value, "Sample.Periodic"))
+    sent = float(text) if fault == "meter_unit_error" and i == 3 else value
+    await c.call("TransactionEvent", _event(c, "Updated", tx, i + 1, sent, "Sample.Periodic"))
 
 
 async def _stop(c: SimCharger, tx: str, s: SessionPlan, stop_ns: int, fault: str | None) -> None:
     cp, stamp = c.plan.charge_point_id, c.stamp(stop_ns)
     register = c.register - c.register_offset
-    if fault == "late_stop":
+    if fault == "late_stop":  # offline 3 h with the stop queued: the session looks stuck
         await c.disconnect()
+        c.truth.fault("charger_offline", cp, None, time.time_ns(), "offline 3 h")
+        c.truth.fault("stuck_session", cp, tx, time.time_ns(), "silent 3 h, stop queued")
         await c.sleep_sim(3 * 3600)
-        await c.connect()
+        await c.connect(boot=False)
         c.truth.fault(fault, cp, tx, time.time_ns(), "stop delivered 3 h late")
     if fault == "stop_without_start":
         c.truth.fault(fault, cp, tx, time.time_ns(), "start never sent")

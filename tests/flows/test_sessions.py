@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from canonical.findings import Alert, SessionRecord
 from canonical.raw import RawFrame, rfc3339_to_ns
@@ -62,6 +63,34 @@ def test_stop_without_start_is_flagged_and_alerted() -> None:
     sessions, alerts = run(load_trace("wallbox/q20-stop-never-started.jsonl"))
     assert sessions["WB-02:777"].status == "orphan_stop"
     assert "stop_without_start" in sessions["WB-02:777"].flags
+    assert kinds(alerts) == ["stop_without_start"]
+
+
+def test_stop_without_start_bills_from_the_previous_stop() -> None:
+    """Start lost: its samples open the session; energy runs from the last meterStop."""
+    def ts(minute: int) -> str:
+        return f"2024-05-01T10:{minute:02d}:00Z"
+
+    frames = [
+        frame_factory(1, [2, "s1", "StartTransaction", {
+            "connectorId": 1, "idTag": "A", "meterStart": 1000, "timestamp": ts(0)}], at_s=0),
+        frame_factory(2, [3, "s1", {"transactionId": 1, "idTagInfo": {"status": "Accepted"}}],
+                      direction="out", at_s=0.1),
+        frame_factory(3, [2, "p1", "StopTransaction", {
+            "transactionId": 1, "meterStop": 5000, "timestamp": ts(10)}], at_s=600),
+        frame_factory(4, [2, "m2", "MeterValues", {"connectorId": 1, "transactionId": 2,
+                                                   "meterValue": [{"timestamp": ts(20), "sampledValue": [
+                                                       {"value": "6000", "unit": "Wh"}]}]}],
+                      at_s=1200),
+        frame_factory(5, [2, "p2", "StopTransaction", {
+            "transactionId": 2, "meterStop": 9000, "timestamp": ts(30)}], at_s=1800),
+    ]
+    sessions, alerts = run(frames)
+    orphan = sessions["CP-1:2"]
+    assert (orphan.status, orphan.energy_wh, orphan.energy_rule) == (
+        "orphan_stop", 4000.0, "previous_stop_as_start")
+    assert {"start_missing", "stop_without_start"} <= set(orphan.flags)
+    assert sessions["CP-1:1"].energy_wh == 4000.0
     assert kinds(alerts) == ["stop_without_start"]
 
 
@@ -146,20 +175,32 @@ def test_clock_timezone_offset_and_correction() -> None:
     assert abs(session.started_at - rfc3339_to_ns("2024-05-01T10:00:03Z")) < 2 * S
 
 
-def test_boot_loop_and_flapping() -> None:
+def _reconnects(rounds: int, boot: bool) -> list[RawFrame]:
     frames = []
-    for i in range(4):
+    for i in range(rounds):
         frames.append(frame_factory(3 * i + 1, "{}", direction="", kind="connected",
                                     at_s=60 * i))
-        frames.append(frame_factory(3 * i + 2, [2, f"b{i}", "BootNotification", {
-            "chargePointVendor": "X", "chargePointModel": "Y", "firmwareVersion": f"{i}"}],
-            at_s=60 * i + 1))
+        first: list[Any] = [2, f"b{i}", "BootNotification", {
+            "chargePointVendor": "X", "chargePointModel": "Y", "firmwareVersion": f"{i}"}] \
+            if boot else [2, f"h{i}", "Heartbeat", {}]
+        frames.append(frame_factory(3 * i + 2, first, at_s=60 * i + 1))
         frames.append(frame_factory(3 * i + 3, "{}", direction="", kind="disconnected",
                                     at_s=60 * i + 30))
-    _, alerts = run(frames)
-    assert {"boot_loop", "flapping_connection"} <= set(kinds(alerts))
+    return frames
+
+
+def test_boot_loop_is_one_alert_not_also_flapping() -> None:
+    _, alerts = run(_reconnects(4, boot=True))
+    assert kinds(alerts) == ["boot_loop"]
     loop = next(a for a in alerts if a.kind == "boot_loop")
     assert "after a firmware update" in loop.message
+
+
+def test_reconnects_without_reboots_are_flapping() -> None:
+    _, alerts = run(_reconnects(4, boot=False))
+    assert kinds(alerts) == ["flapping_connection"]
+    _, alerts = run(_reconnects(3, boot=False))
+    assert kinds(alerts) == []
 
 
 def test_charger_offline_alert_after_threshold() -> None:
