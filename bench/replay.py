@@ -35,6 +35,7 @@ from bench._common import free_port, report, spawn, wait_port
 CACHE = Path(tempfile.gettempdir()) / "chargeline-bench-replay-v1"
 RECORDING = {"chargers": 200, "speed": 1200, "duration": 30}
 CLI = ["-m", "chargeline"]
+SNAPSHOTS_OFF_S = 3600
 
 
 # -- the journal -------------------------------------------------------------------------
@@ -164,9 +165,9 @@ def warehouse_frames(data_dir: Path) -> int:
         return int(query(con, data_dir, "select count(*) as n from frames")["n"][0].as_py())
 
 
-def run_replay(data_dir: Path, workers: int, records: int) -> dict[str, float]:
+def run_replay(data_dir: Path, workers: int, records: int, *extra: str) -> dict[str, float]:
     figures = _figures(records, *timed([*CLI, "replay", "--data-dir", str(data_dir),
-                                        "--workers", str(workers)]))
+                                        "--workers", str(workers), *extra]))
     written = warehouse_frames(data_dir)
     if written != records:
         raise RuntimeError(f"replay wrote {written} frames of {records}")
@@ -247,8 +248,13 @@ def main() -> None:
         for workers in (int(w) for w in a.workers.split(",")):
             runs[f"replay_w{workers}"] = run_replay(work, workers, records)
             runs[f"baseline_w{workers}"] = run_baseline(work, workers, records)
-            runs[f"ratio_w{workers}"] = round(runs[f"replay_w{workers}"]["frames_per_s"]
-                                              / runs[f"baseline_w{workers}"]["frames_per_s"], 3)
+            replay, base = runs[f"replay_w{workers}"], runs[f"baseline_w{workers}"]
+            runs[f"ratio_w{workers}"] = round(replay["frames_per_s"] / base["frames_per_s"], 3)
+            runs[f"ratio_cpu_w{workers}"] = round(replay["frames_per_cpu_s"]
+                                                  / base["frames_per_cpu_s"], 3)
+        # the same replay with Bytewax recovery snapshots (default every 2 s) pushed past its end
+        runs["replay_w1_snapshots_off"] = run_replay(work, 1, records, "--snapshot-interval",
+                                                     str(SNAPSHOTS_OFF_S))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     table: list[tuple[str, Any]] = [("journal records", records),
@@ -257,8 +263,9 @@ def main() -> None:
         if key.startswith("ratio"):
             table.append((f"{key} (replay/baseline)", value))
         else:
-            table.append((f"{key} frames/s (peak RSS MiB)",
-                          f"{value['frames_per_s']} ({value['peak_rss_mib']})"))
+            table.append((f"{key} frames/s, per CPU-s, peak RSS MiB",
+                          f"{value['frames_per_s']}, {value['frames_per_cpu_s']}, "
+                          f"{value['peak_rss_mib']}"))
     report("replay", {"journal": {"source": "chargeline simulate (recorded, tiled)",
                                   "recording": RECORDING, **stats},
                       **runs, "target_ratio": 0.5, "loadavg_1m_at_start": load,
