@@ -17,6 +17,7 @@ import asyncio
 import itertools
 import random
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -216,6 +217,15 @@ def measure(data_dir: Path, port: int, a: argparse.Namespace) -> tuple[Ledger, l
     return ledger, warehouse.query_s
 
 
+def stop(proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    """Wait for a terminated child; kill it if it does not go."""
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def summary(ledger: Ledger, where: str) -> dict[str, Any]:
     values = ledger.latencies(where)
     return {"frames_seen": len(values), "frames_missing": len(ledger.sent) - len(values),
@@ -244,7 +254,7 @@ def main() -> None:
         for proc in (flow, serve):
             proc.terminate()
         for proc in (flow, serve):
-            proc.wait(30)
+            stop(proc)
         shutil.rmtree(data_dir, ignore_errors=True)
     journal, warehouse = summary(ledger, "journal"), summary(ledger, "warehouse")
     ratio = warehouse["p95_ms"] / journal["p95_ms"] if journal["p95_ms"] else float("nan")

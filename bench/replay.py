@@ -54,10 +54,19 @@ def record(data_dir: Path) -> None:
             sim.wait(RECORDING["duration"] + 5)
         except subprocess.TimeoutExpired:
             sim.send_signal(signal.SIGINT)
-            sim.wait(10)
+            stop(sim, 10)
     finally:
         serve.terminate()
-        serve.wait(20)
+        stop(serve, 20)
+
+
+def stop(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Wait for a signalled child; kill it if it does not go."""
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def tile(recorded: Path, out: Path, copies: int) -> int:
