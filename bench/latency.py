@@ -44,29 +44,35 @@ def now_text() -> str:
 
 
 class Ledger:
-    """Send times by message id, and when each was first seen where (monotonic seconds)."""
+    """When each thing was sent, by key and kind, and when each was first seen where
+    (monotonic seconds). Kinds: ``frame`` (a CALL, keyed by message id), ``session_start``
+    and ``session_stop`` (keyed ``<charge point>|<transaction id>``)."""
 
     def __init__(self) -> None:
-        self.sent: dict[str, tuple[float, str]] = {}
-        self.seen: dict[str, dict[str, float]] = {"journal": {}, "warehouse": {}}
+        self.sent: dict[str, dict[str, float]] = {"frame": {}, "session_start": {},
+                                                  "session_stop": {}}
+        self.actions: dict[str, int] = {}
+        self.seen: dict[str, dict[str, float]] = {}
         self.lock = threading.Lock()
 
-    def send(self, message_id: str, action: str) -> None:
-        self.sent[message_id] = (time.monotonic(), action)
-
-    def see(self, where: str, message_ids: list[str], at: float) -> None:
+    def send(self, kind: str, key: str, at: float | None = None) -> None:
         with self.lock:
-            seen = self.seen[where]
-            for mid in message_ids:
-                if mid in self.sent and mid not in seen:
-                    seen[mid] = at
+            self.sent[kind][key] = time.monotonic() if at is None else at
 
-    def pending(self, where: str) -> int:
+    def see(self, where: str, kind: str, keys: list[str], at: float) -> None:
         with self.lock:
-            return len(self.sent) - len(self.seen[where])
+            seen, sent = self.seen.setdefault(where, {}), self.sent[kind]
+            for key in keys:
+                if key in sent and key not in seen:
+                    seen[key] = at - sent[key]
+
+    def pending(self, where: str, kind: str) -> int:
+        with self.lock:
+            return len(self.sent[kind]) - len(self.seen.get(where, {}))
 
     def latencies(self, where: str) -> list[float]:
-        return [at - self.sent[mid][0] for mid, at in self.seen[where].items()]
+        with self.lock:
+            return list(self.seen.get(where, {}).values())
 
 
 # -- the chargers --------------------------------------------------------------------------
@@ -82,7 +88,8 @@ class Charger:
     async def call(self, action: str, payload: dict[str, Any]) -> Any:
         mid = f"{self.id}-{next(self.seq)}"
         frame = orjson.dumps([2, mid, action, payload]).decode()
-        self.ledger.send(mid, action)
+        self.ledger.actions[action] = self.ledger.actions.get(action, 0) + 1
+        self.ledger.send("frame", mid)
         await self.ws.send(frame)
         answer = orjson.loads(await self.ws.recv())
         return answer[2] if answer[0] == 3 else None
@@ -107,10 +114,12 @@ class Charger:
         tag = f"TAG{self.rng.randrange(10**6):06d}"
         await self.pause()
         await self.call("Authorize", {"idTag": tag})
+        started = time.monotonic()
         answer = await self.call("StartTransaction", {
             "connectorId": 1, "idTag": tag, "meterStart": self.register_wh,
             "timestamp": now_text()})
         tx = int((answer or {}).get("transactionId", 0))
+        self.ledger.send("session_start", f"{self.id}|{tx}", started)
         await self.status("Charging")
         for i in range(self.rng.randrange(5, 15)):
             await self.pause()
@@ -118,6 +127,7 @@ class Charger:
                 break
             self.register_wh += self.rng.randrange(20, 120)
             await self.call("Heartbeat", {}) if i % 5 == 4 else await self.meter(tx)
+        self.ledger.send("session_stop", f"{self.id}|{tx}")
         await self.call("StopTransaction", {"transactionId": tx, "meterStop": self.register_wh,
                                             "timestamp": now_text(), "idTag": tag,
                                             "reason": "EVDisconnected"})
@@ -149,7 +159,7 @@ def journal_observer(data_dir: Path, ledger: Ledger) -> Callable[[], None]:
         for batch in reader.poll():
             inbound = batch.filter(pc.equal(batch.column("direction"), "in"))
             ids = [m for m in inbound.column("message_id").to_pylist() if m]
-            ledger.see("journal", ids, at)
+            ledger.see("journal", "frame", ids, at)
     return once
 
 
@@ -157,8 +167,10 @@ class WarehouseObserver:
     """Polls the ``events`` view; ``at`` is a query's start (files are listed when it starts,
     and appear atomically), so the figure is not inflated by the query's own duration."""
 
-    SQL = (f"select distinct message_id from events where charge_point_id like '{PREFIX}%' "
-           "and message_id is not null")
+    EVENTS = (f"select distinct message_id from events where charge_point_id like '{PREFIX}%' "
+              "and message_id is not null")
+    SESSIONS = ("select charge_point_id || '|' || transaction_id as key, stopped_at is not null"
+                f" as stopped from sessions where charge_point_id like '{PREFIX}%'")
 
     def __init__(self, data_dir: Path, ledger: Ledger) -> None:
         from warehouse.catalog import connect
@@ -171,9 +183,14 @@ class WarehouseObserver:
         from warehouse.catalog import query
 
         at = time.monotonic()
-        ids = query(self.con, self.data_dir, self.SQL).column("message_id").to_pylist()
+        ids = query(self.con, self.data_dir, self.EVENTS).column("message_id").to_pylist()
         self.query_s.append(time.monotonic() - at)
-        self.ledger.see("warehouse", ids, at)
+        self.ledger.see("warehouse", "frame", ids, at)
+        at = time.monotonic()
+        sessions = query(self.con, self.data_dir, self.SESSIONS).to_pylist()
+        self.ledger.see("session_start", "session_start", [r["key"] for r in sessions], at)
+        self.ledger.see("session_stop", "session_stop",
+                        [r["key"] for r in sessions if r["stopped"]], at)
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -207,7 +224,7 @@ def measure(data_dir: Path, port: int, a: argparse.Namespace) -> tuple[Ledger, l
         asyncio.run(drive(f"ws://127.0.0.1:{port}/ocpp", ledger, a.chargers, a.seconds,
                           a.interval))
         deadline = time.monotonic() + DRAIN_S
-        while ledger.pending("warehouse") and time.monotonic() < deadline:
+        while ledger.pending("warehouse", "frame") and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         stop.set()
@@ -226,11 +243,15 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
         proc.wait()
 
 
-def summary(ledger: Ledger, where: str) -> dict[str, Any]:
+def summary(ledger: Ledger, where: str, kind: str = "frame") -> dict[str, Any]:
     values = ledger.latencies(where)
-    return {"frames_seen": len(values), "frames_missing": len(ledger.sent) - len(values),
+    return {"seen": len(values), "missing": len(ledger.sent[kind]) - len(values),
             **{f"p{q}_ms": round(percentile(values, q / 100) * 1e3, 1) for q in (50, 95, 99)},
             "max_ms": round(max(values, default=float("nan")) * 1e3, 1)}
+
+
+def ms3(figures: dict[str, Any]) -> str:
+    return f"{figures['p50_ms']}/{figures['p95_ms']}/{figures['p99_ms']}"
 
 
 def main() -> None:
@@ -257,26 +278,26 @@ def main() -> None:
             stop(proc)
         shutil.rmtree(data_dir, ignore_errors=True)
     journal, warehouse = summary(ledger, "journal"), summary(ledger, "warehouse")
+    starts = summary(ledger, "session_start", "session_start")
+    stops = summary(ledger, "session_stop", "session_stop")
     ratio = warehouse["p95_ms"] / journal["p95_ms"] if journal["p95_ms"] else float("nan")
-    by_action: dict[str, int] = {}
-    for _, action in ledger.sent.values():
-        by_action[action] = by_action.get(action, 0) + 1
     report("latency", {
         "chargers": a.chargers, "seconds": a.seconds, "interval_s": a.interval,
-        "frames_sent": len(ledger.sent), "by_action": by_action,
+        "frames_sent": len(ledger.sent["frame"]), "by_action": ledger.actions,
         "frame_to_warehouse": warehouse, "frame_to_journal_baseline": journal,
         "p95_ratio_warehouse_vs_journal": round(ratio, 1), "target_p95_ms": 2000,
+        "start_to_session_row": starts, "stop_to_session_stopped": stops,
         "warehouse_poll_s": WAREHOUSE_POLL_S, "warehouse_parquet_files": files,
         "warehouse_query_p50_ms": round(percentile(query_s, 0.5) * 1e3, 1),
         "warehouse_query_max_ms": round(max(query_s, default=float("nan")) * 1e3, 1)},
-        [("frames sent", len(ledger.sent)),
-         ("frame -> events queryable p50/p95/p99 ms",
-          f"{warehouse['p50_ms']}/{warehouse['p95_ms']}/{warehouse['p99_ms']}"),
-         ("frame -> journal p50/p95/p99 ms (baseline)",
-          f"{journal['p50_ms']}/{journal['p95_ms']}/{journal['p99_ms']}"),
+        [("frames sent", len(ledger.sent["frame"])),
+         ("frame -> events queryable p50/p95/p99 ms", ms3(warehouse)),
+         ("frame -> journal p50/p95/p99 ms (baseline)", ms3(journal)),
          ("p95 ratio", round(ratio, 1)),
-         ("missing (warehouse/journal)",
-          f"{warehouse['frames_missing']}/{journal['frames_missing']}")])
+         ("StartTransaction -> sessions row p50/p95/p99 ms", ms3(starts)),
+         ("StopTransaction -> session stopped p50/p95/p99 ms", ms3(stops)),
+         ("missing (events/journal/starts/stops)",
+          f"{warehouse['missing']}/{journal['missing']}/{starts['missing']}/{stops['missing']}")])
 
 
 if __name__ == "__main__":
