@@ -3,7 +3,8 @@
 Also the charger-level alerts: ``charger_offline`` (disconnected ``offline_after_s`` and not
 back), ``flapping_connection`` (``flap_connects`` reconnects within ``flap_window_s`` that were
 not reboots: a connection whose first message is a BootNotification is counted by the boot loop
-detector instead, so one rebooting charger raises one alert, not two),
+detector instead, so one rebooting charger raises one alert, not two; and a connection whose
+predecessor's end was never recorded — the server went down under it — is not counted either),
 ``boot_loop`` (``boot_loop_boots`` boots within ``boot_loop_window_s``; critical when it follows
 a firmware update). Minutes are server time; a minute closes ``minute_grace_s`` after its end.
 """
@@ -130,8 +131,10 @@ class HealthTracker:
         if self.ever_connected:
             self.minute.reconnects += 1
         self.ever_connected = True
+        # Still online: the previous connection's end was never recorded (our server was
+        # killed or restarted under it), so this reconnect is not the charger's doing.
+        self.pending_connect = None if self.online else (t, e.frame_id)
         self._set_online(True, t)
-        self.pending_connect = (t, e.frame_id)
         return alerts
 
     def _network_reconnect(self) -> list[Alert]:
