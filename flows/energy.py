@@ -4,7 +4,8 @@
    inside the session, the energy lost at the reset is added back
    (``register_delta_across_reset``): the charger delivered it before the reset.
 2. ``session_register`` — chargers whose transaction register counts the session from 0
-   (ABB Q10): its highest value, when there is no trusted stop.
+   (ABB Q10): its highest value (plus its peaks before any restart at 0), when there is no
+   trusted stop.
 3. ``previous_stop_as_start`` — the start never came (a stop or samples without a start):
    meterStop (or the last register sample) minus the previous session's meterStop on the same
    connector, when the register did not go down in between (no reset). The session is on hold
@@ -42,7 +43,8 @@ def billable(s: Session) -> tuple[float | None, str, float | None]:
         rule = "register_delta_across_reset" if s.reset_loss_wh else "register_delta"
         return round(stop - start + s.reset_loss_wh, 3), rule, samples_wh
     if s.session_register_wh is not None:
-        return round(s.session_register_wh, 3), "session_register", samples_wh
+        return round(s.session_register_wh + s.session_register_lost_wh, 3), \
+            "session_register", samples_wh
     end = stop if stop is not None else s.last_register_wh
     previous = s.previous_stop_wh
     if not s.started and end is not None and previous is not None and previous <= end and (

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from canonical.enums import SessionStatus
+from canonical.events import CanonicalEvent
 from canonical.findings import SessionRecord
 from flows.energy import billable
 
@@ -41,7 +42,10 @@ class Session:
     last_register_wh: float | None = None
     last_register_at: int | None = None
     reset_loss_wh: float = 0.0
+    pending_drop: CanonicalEvent | None = None  # a ~1/1000 register drop: unit error or reset?
     session_register_wh: float | None = None
+    session_register_lost_wh: float = 0.0  # its peaks before it restarted at 0
+    stop_synthesized: bool = False  # closed by an adapter's inference, not a real Stop
     interval_sum_wh: float = 0.0
     sample_count: int = 0
     max_power_w: float | None = None

@@ -6,9 +6,11 @@ Rules (each a test in tests/flows/test_sessions.py):
   ``<charge point>:start:<frame>`` / ``:stop:<frame>``.
 - A second start of the same transaction never makes a second session: after a reboot it is a
   ``phantom_transaction`` (a replayed start), otherwise a ``duplicate_start``.
-- The first stop wins; later ones are ``duplicate_stop`` and change nothing. A stop received
-  ``late_stop_s`` after its own time is accepted and flagged ``late_stop``. A stop without a
-  start makes an ``orphan_stop`` session, flagged, alerted; a start arriving later completes it.
+- The first stop wins; later ones are ``duplicate_stop`` and change nothing — except that a
+  real Stop replaces one an adapter synthesized (Zaptec Q19: ``Available`` closes a session).
+  A stop received ``late_stop_s`` after its own time is accepted and flagged ``late_stop``.
+  A stop without a start makes an ``orphan_stop`` session, flagged, alerted; a start arriving
+  later completes it.
   Samples or updates of a transaction never started open its session already (flag
   ``start_missing``), so their meter readings are evidence for its energy.
 - Samples are evidence: a register going down is a reset (the energy before it still counts)
@@ -142,7 +144,8 @@ class SessionBook:
         sid = self._id(e.transaction_key) if e.transaction_key else \
             f"{self.charge_point_id}:stop:{e.frame_id}"
         session = self.sessions.get(sid)
-        if session is not None and session.stopped:
+        real = "synthesized_stop" not in (e.value_issue or "")
+        if session is not None and session.stopped and not (session.stop_synthesized and real):
             return self._repeated_stop(session, e)
         alerts: list[Alert] = []
         if session is None or not session.started:
@@ -163,6 +166,7 @@ class SessionBook:
         session.stopped_at = drift.correct(e.charger_at) or e.server_received_at
         session.stopped_at_raw = e.charger_at_raw
         session.meter_stop_wh = e.meter_wh
+        session.stop_synthesized = "synthesized_stop" in (e.value_issue or "")
         session.id_tag = session.id_tag or e.id_tag
         if session.status != SessionStatus.orphan_stop:
             session.status = SessionStatus.completed.value

@@ -92,11 +92,14 @@ async def _sample(c: SimCharger, tx: str, s: SessionPlan, meter_start: float, i:
         c.truth.fault(fault, c.plan.charge_point_id, tx, time.time_ns(), "register reset to 0")
         c.register_offset = c.register - s.energy_wh / SAMPLES
     value = c.register - c.register_offset
-    if c.p.session_register:
-        value -= meter_start
+    if c.p.session_register:  # the session counter: from 0 at the start, or at the reset
+        value = c.register - (c.register_offset or meter_start)
     power_w = s.energy_wh / max(s.duration_s / 3600, 1e-3)
     text, unit = c.meter_text(value)
-    if fault == "meter_unit_error" and i == 3:
+    if fault == "meter_unit_error" and i == 3 and c.p.kwh_labelled_wh:
+        c.truth.fault(fault, c.plan.charge_point_id, tx, time.time_ns(), "Wh among kWh")
+        text = f"{value:.0f}"  # its usual label, Wh, for once on a Wh number: 1000x up
+    elif fault == "meter_unit_error" and i == 3:
         c.truth.fault(fault, c.plan.charge_point_id, tx, time.time_ns(), "kWh sent as Wh")
         text, unit = f"{value / 1000:.3f}", "Wh"
     if c.p.protocol == V16:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import orjson
+
 from canonical.findings import Alert, SessionRecord
 from canonical.raw import RawFrame, rfc3339_to_ns
 from flows.charger import ChargerPipeline, Output
@@ -57,6 +59,22 @@ def test_replayed_start_after_boot_is_a_phantom() -> None:
     assert list(sessions) == ["EVR-01:241"]
     assert kinds(alerts) == ["phantom_transaction"]
     assert "phantom" in sessions["EVR-01:241"].flags
+
+
+def test_a_real_stop_replaces_one_the_adapter_synthesized() -> None:
+    frames = load_trace("zaptec/q19-no-stop-back-to-available.jsonl")
+    sessions, alerts = run(frames)
+    assert sessions["ZAP-01:191"].energy_wh == 3000.0  # closed by Available, at 4,000 Wh
+    last = frames[-1]
+    real = replace(last, frame_id=last.frame_id + 1, received_at=last.received_at + S,
+                   direction="in", message_type=2,
+                   message_id="m5", action="StopTransaction", raw=orjson.dumps([
+                       2, "m5", "StopTransaction", {"transactionId": 191, "meterStop": 4500,
+                                                    "timestamp": "2024-05-01T10:31:30Z"}]).decode())
+    sessions, alerts = run([*frames, real])
+    assert (sessions["ZAP-01:191"].energy_wh, sessions["ZAP-01:191"].status) == (
+        3500.0, "completed")
+    assert "duplicate_stop" not in kinds(alerts)
 
 
 def test_stop_without_start_is_flagged_and_alerted() -> None:
@@ -144,6 +162,23 @@ def test_register_rollback_keeps_energy_before_it() -> None:
 
 def test_unit_error_sample_is_ignored_and_alerted() -> None:
     frames = _session_frames(["11000", "12", "12000"])
+    sessions, alerts = run(frames)
+    assert kinds(alerts) == ["meter_unit_error"]
+    assert sessions["CP-1:5"].energy_wh == 2000.0
+
+
+def test_reset_landing_near_a_thousandth_is_a_reset_not_a_unit_error() -> None:
+    """2,149 Wh after 2,927,286 is ~1/1000 by chance: the next reading, still low, decides."""
+    sessions, alerts = run(_session_frames(["2927286", "2149", "4297"]))
+    assert kinds(alerts) == ["meter_reset"]
+    assert sessions["CP-1:5"].energy_wh == 2927286 - 10_000 + 4297
+
+
+def test_a_thousandth_drop_settled_by_the_stop() -> None:
+    frames = _session_frames(["11000", "12"])
+    frames.append(frame_factory(30, [2, "p", "StopTransaction", {
+        "transactionId": 5, "meterStop": 12000, "timestamp": "2024-05-01T10:13:00Z"}],
+        at_s=780))
     sessions, alerts = run(frames)
     assert kinds(alerts) == ["meter_unit_error"]
     assert sessions["CP-1:5"].energy_wh == 2000.0
