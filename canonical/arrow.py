@@ -8,6 +8,7 @@ is nullable; anything else is not.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import types
 import typing
 from collections.abc import Iterable, Sequence
@@ -102,8 +103,10 @@ def from_table(record_type: type[R], table: pa.Table | pa.RecordBatch) -> list[R
             col = col.cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64())
         columns[name] = col.to_pylist()
     names = [f.name for f in dataclasses.fields(record_type)]  # type: ignore[arg-type]
-    rows = len(table)
-    return [record_type(**{n: columns[n][i] for n in names}) for i in range(rows)]
+    if not len(table):
+        return []
+    # Positional, in field order: several times faster than a keyword dict per row.
+    return list(itertools.starmap(record_type, zip(*(columns[n] for n in names), strict=True)))
 
 
 def concat(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> pa.Table:

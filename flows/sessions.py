@@ -233,6 +233,8 @@ class SessionBook:
         return str(s.evse_id if s.evse_id is not None else s.connector_id)
 
     def _forget_closed(self) -> None:
+        if len(self.sessions) <= 2 * KEEP_CLOSED:  # amortized: trim in steps, not every flush
+            return
         done = (SessionStatus.completed, SessionStatus.orphan_stop)
         closed = [sid for sid, s in self.sessions.items() if s.status in done]
         for sid in closed[: max(0, len(closed) - KEEP_CLOSED)]:

@@ -4,6 +4,11 @@ Sharding by a fixed count, not by worker, keeps results identical for 1 or N wor
 holds many chargers so each Bytewax item carries a batch, not a single frame. Output is
 buffered and emitted as Arrow batches per warehouse table on every tick (about once a second
 live), when it grows past ``FLUSH_ROWS``, and at the end of a replay.
+
+A recovery snapshot packs the buffered output into those Arrow batches first (the work the
+next flush would do anyway) and keeps them until then: pickling a few Arrow buffers costs
+little, pickling tens of thousands of record objects every snapshot cost more than the rest of
+a replay.
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ class ShardLogic(StatefulLogic[ShardItem, OutItem, dict[str, Any]]):
     def __init__(self, config: FlowConfig, resume: dict[str, Any] | None) -> None:
         self.config = config
         self.chargers: dict[str, ChargerPipeline] = (resume or {}).get("chargers", {})
-        self.out: Output = (resume or {}).get("out") or Output()
+        self.out = Output()
+        self.packed: list[OutItem] = (resume or {}).get("packed", [])
         self.clock: int = (resume or {}).get("clock", 0)
 
     def on_item(self, value: ShardItem) -> tuple[Iterable[OutItem], bool]:
@@ -64,7 +70,7 @@ class ShardLogic(StatefulLogic[ShardItem, OutItem, dict[str, Any]]):
             self.clock = clock
             for charger in self.chargers.values():
                 charger.advance(clock, self.out)
-        if kind == "tick" or len(self.out) >= FLUSH_ROWS:
+        if kind == "tick" or self.packed or len(self.out) >= FLUSH_ROWS:
             return self._flush(), StatefulLogic.RETAIN
         return (), StatefulLogic.RETAIN
 
@@ -72,7 +78,8 @@ class ShardLogic(StatefulLogic[ShardItem, OutItem, dict[str, Any]]):
         return self._flush(), StatefulLogic.RETAIN
 
     def snapshot(self) -> dict[str, Any]:
-        return {"chargers": self.chargers, "out": self.out, "clock": self.clock}
+        self._pack()
+        return {"chargers": self.chargers, "packed": self.packed, "clock": self.clock}
 
     def _charger(self, charge_point_id: str) -> ChargerPipeline:
         charger = self.chargers.get(charge_point_id)
@@ -82,7 +89,13 @@ class ShardLogic(StatefulLogic[ShardItem, OutItem, dict[str, Any]]):
         return charger
 
     def _flush(self) -> list[OutItem]:
+        self._pack()
+        packed, self.packed = self.packed, []
+        return packed
+
+    def _pack(self) -> None:
+        """Buffered records → Arrow batches, one per table."""
         out, self.out = self.out, Output()
-        return [(table, to_batch(_TYPES[table], rows)) for table, rows in (
+        self.packed += [(table, to_batch(_TYPES[table], rows)) for table, rows in (
             ("events", out.events), ("sessions", out.sessions), ("alerts", out.alerts),
             ("charger_health", out.charger_health)) if rows]
