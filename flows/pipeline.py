@@ -32,7 +32,7 @@ def get_flow(source: Source[Any], sink: Sink[Item], config: FlowConfig | None = 
     raw = op.filter_map("raw_frames", items, _frames_batch)
     # ("frames", pa.RecordBatch): the journal, as the warehouse's frames table
     sharded = op.flat_map("shard", items, split_by_shard)
-    # (shard key, ("frames", [RawFrame], clock_ns) | ("tick", None, clock_ns))
+    # (shard key, ("frames", pa.Table, clock_ns) | ("tick", None, clock_ns))
     found = op.stateful("process", sharded, lambda resume: ShardLogic(config, resume))
     # (shard key, (table name, pa.RecordBatch)) for events, sessions, alerts, charger_health
     tables = op.map("drop_key", found, lambda kv: kv[1])

@@ -1,6 +1,9 @@
 """Running the dataflow: settings, Bytewax recovery, workers. ``run_flow`` blocks until the
 end of a replay, or until the live flow is interrupted.
 
+Processes: ``addresses`` (one ``host:port`` per process) and ``process_id`` make this process
+one of a Bytewax cluster; ``chargeline flow --processes N`` starts the N of them.
+
 Recovery: Bytewax snapshots every step's state into ``<data_dir>/recovery`` (one SQLite
 partition per worker, created on first run) every ``snapshot_interval_s``; after a crash the
 flow resumes from the last snapshot and replays the journal from there. Writes are
@@ -29,6 +32,8 @@ class FlowSettings:
     data_dir: Path
     follow: bool = True
     workers: int = 1
+    addresses: tuple[str, ...] = ()  # host:port of every process of a cluster; () = alone
+    process_id: int = 0
     stuck_after_s: float | None = None
     offline_after_s: float | None = None
     late_stop_s: float | None = None
@@ -61,6 +66,7 @@ def run_flow(settings: FlowSettings) -> None:
     flow = get_flow(JournalSource(data_dir, follow=settings.follow),
                     WarehouseSink(data_dir, durable=settings.durable), settings.config())
     cluster_main(  # type: ignore[no-untyped-call]
-        flow, [], 0, worker_count_per_proc=settings.workers,
+        flow, list(settings.addresses), settings.process_id,
+                 worker_count_per_proc=settings.workers,
                  epoch_interval=timedelta(seconds=settings.snapshot_interval_s),
                  recovery_config=recovery_config(data_dir))

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from bytewax.operators import StatefulLogic
 
 from canonical import Alert, CanonicalEvent, ChargerHealth, RawFrame, SessionRecord, to_batch
@@ -28,7 +29,7 @@ from flows.config import FlowConfig
 SHARDS = 8
 FLUSH_ROWS = 50_000
 OutItem = tuple[str, pa.RecordBatch]
-ShardItem = tuple[str, list[RawFrame] | None, int]
+ShardItem = tuple[str, pa.Table | None, int]
 _TYPES: dict[str, type] = {"events": CanonicalEvent, "sessions": SessionRecord,
                            "alerts": Alert, "charger_health": ChargerHealth}
 
@@ -38,17 +39,24 @@ def shard_of(charge_point_id: str) -> str:
 
 
 def split_by_shard(item: tuple[str, Any, int]) -> list[tuple[str, ShardItem]]:
-    """A source item → one item per shard (ticks go to every shard, frames to theirs)."""
+    """A source item → one item per shard (ticks go to every shard, frames to theirs).
+
+    Frames stay an Arrow table until their shard's step unpacks them: cheap to move between
+    worker processes, and the unpacking is spread over the workers.
+    """
     kind, table, clock = item
     if kind == "tick":
         return [(f"shard-{i}", ("tick", None, clock)) for i in range(SHARDS)]
-    by_shard: dict[str, list[RawFrame]] = {}
-    for frame in from_table(RawFrame, table):
-        by_shard.setdefault(shard_of(frame.charge_point_id), []).append(frame)
-    out: list[tuple[str, ShardItem]] = [(key, ("frames", frames, clock))
-                                        for key, frames in by_shard.items()]
-    out += [(f"shard-{i}", ("tick", None, clock)) for i in range(SHARDS)
-            if f"shard-{i}" not in by_shard]
+    ids = table.column("charge_point_id")
+    unique = pc.unique(ids)
+    shards = pa.array([zlib.crc32(cp.encode()) % SHARDS for cp in unique.to_pylist()],
+                      type=pa.int32())
+    row_shard = pc.take(shards, pc.index_in(ids, value_set=unique))
+    present = sorted(set(shards.to_pylist()))
+    out: list[tuple[str, ShardItem]] = [
+        (f"shard-{i}", ("frames", table.filter(pc.equal(row_shard, i)), clock))
+        for i in present]
+    out += [(f"shard-{i}", ("tick", None, clock)) for i in range(SHARDS) if i not in present]
     return out
 
 
@@ -64,7 +72,7 @@ class ShardLogic(StatefulLogic[ShardItem, OutItem, dict[str, Any]]):
 
     def on_item(self, value: ShardItem) -> tuple[Iterable[OutItem], bool]:
         kind, frames, clock = value
-        for frame in frames or ():
+        for frame in from_table(RawFrame, frames) if frames is not None else ():
             self._charger(frame.charge_point_id).apply(frame, self.out)
         if clock > self.clock:
             self.clock = clock

@@ -64,12 +64,16 @@ def test_replay_finds_sessions_and_is_repeatable(journal: Path, tmp_path: Path) 
     assert results(data) == first
 
 
-def test_two_workers_give_the_same_results(journal: Path, tmp_path: Path) -> None:
+def test_two_workers_and_two_processes_give_the_same_results(journal: Path,
+                                                             tmp_path: Path) -> None:
     one = copy_journal(journal, tmp_path / "one")
     two = copy_journal(journal, tmp_path / "two")
+    cluster = copy_journal(journal, tmp_path / "cluster")
     chargeline("replay", "--data-dir", str(one))
     chargeline("replay", "--data-dir", str(two), "--workers", "2")
+    chargeline("replay", "--data-dir", str(cluster), "--processes", "2")
     assert results(two) == results(one)
+    assert results(cluster) == results(one)
 
 
 def _wait_caught_up(data: Path, frames: int, timeout_s: float = 60.0) -> None:
