@@ -63,7 +63,7 @@ def check_sample(s: Session, e: CanonicalEvent, config: FlowConfig) -> list[Aler
     if e.meter_wh is None or e.phase is not None:
         return []
     if not _trusted(e):
-        return _spike(s, e) if "spike" in (e.value_issue or "") else []
+        return _spike(s, e, config) if "spike" in (e.value_issue or "") else []
     s.sample_count += 1
     if e.energy_kind == "session":
         last = s.session_register_wh
@@ -72,7 +72,9 @@ def check_sample(s: Session, e: CanonicalEvent, config: FlowConfig) -> list[Aler
             s.flag("meter_unit_error")
             return [_unit_alert(s, e, last, e.meter_wh)]
         if last is not None and e.meter_wh < last - config.mismatch_tolerance_wh:
-            s.session_register_lost_wh += last  # the session counter restarted
+            s.session_register_lost_wh += last  # the session counter restarted, and so did
+            if s.meter_start_wh is not None:  # the meter's register, from about start + last
+                s.reset_loss_wh += s.meter_start_wh + last
             s.session_register_wh = e.meter_wh
             s.flag("meter_reset")
             return [_alert(AlertKind.meter_reset, s, e, last - e.meter_wh,
@@ -88,14 +90,24 @@ def check_sample(s: Session, e: CanonicalEvent, config: FlowConfig) -> list[Aler
     return _register(s, e, e.meter_wh, config)
 
 
-def _spike(s: Session, e: CanonicalEvent) -> list[Alert]:
-    """An adapter-distrusted register sample that is a 1000x unit error: say so."""
+def _spike(s: Session, e: CanonicalEvent, config: FlowConfig) -> list[Alert]:
+    """An adapter-distrusted register sample (a Wallbox spike, Q13). At ~1/1000 it waits for
+    the next reading like any such drop; ~1000x up is a unit error at once; else ignored."""
     last = s.last_register_wh
-    if e.meter_wh is None or last is None or e.measurand != REGISTER or \
-            not (_step_down_1000(last, e.meter_wh) or _step_up_1000(last, e.meter_wh)):
+    if e.meter_wh is None or last is None or e.measurand != REGISTER:
         return []
-    s.flag("meter_unit_error")
-    return [_unit_alert(s, e, last, e.meter_wh)]
+    if s.pending_drop is not None:
+        alerts = settle_drop(s, e.meter_wh, config)
+        if s.last_register_wh is not None and e.meter_wh >= s.last_register_wh:
+            alerts += _take(s, e, e.meter_wh, config)  # after a reset: counting again
+        return alerts
+    if _step_down_1000(last, e.meter_wh):
+        s.pending_drop = e
+        return []
+    if _step_up_1000(last, e.meter_wh):
+        s.flag("meter_unit_error")
+        return [_unit_alert(s, e, last, e.meter_wh)]
+    return []
 
 
 def _unit_alert(s: Session, e: CanonicalEvent, last: float, value: float) -> Alert:
