@@ -73,6 +73,15 @@ def _where(filters: dict[str, Any], day: str | None = None, since: date | None =
 
 # --- fleet -------------------------------------------------------------------------------
 
+def fleet_now() -> Any:
+    """The fleet's clock: its latest health minute (a UTC timestamp; None before any).
+
+    Loaders pass it as a parameter rather than as a subquery: a constant reaches the Parquet
+    scans (only the last hours' files are read), a subquery does not (every file is)."""
+    rows = load("select max(minute) as now from raw_charger_health")
+    return None if rows.empty or pd.isna(rows.iloc[0]["now"]) else rows.iloc[0]["now"]
+
+
 def fleet_summary() -> pd.DataFrame:
     """One row: chargers, % online, power now, sessions in progress, alerts open (not info,
     detected in the last hour, as ``fleet_health`` counts them), energy of the last 24 h; "now"
@@ -86,21 +95,18 @@ def fleet_summary() -> pd.DataFrame:
             avg(response_time_ms) as avg_response_time_ms,
             (select count(*) from sessions where status = 'active') as sessions_in_progress,
             (select count(*) from alerts where severity <> 'info' and detected_at
-                > (select max(last_minute) from charger_status) - interval 1 hour)
-                as alerts_open,
+                > ? - interval 1 hour) as alerts_open,
             (select coalesce(sum(energy_wh), 0) / 1000.0 from sessions
-             where coalesce(stopped_at, last_event_at)
-                > (select max(last_minute) from charger_status) - interval 24 hour)
+             where coalesce(stopped_at, last_event_at) > ? - interval 24 hour)
                 as energy_24h_kwh
-        from charger_status as c""")
+        from charger_status as c""", (fleet_now(),) * 2)
 
 
 def fleet_trend() -> pd.DataFrame:
     """The fleet's last 4 hours, per minute, oldest first."""
     return load("""select minute, online_pct, power_kw, sessions_in_progress,
         avg_response_time_ms, alerts_open from fleet_health
-        where minute > (select max(minute) from charger_health) - interval 4 hour
-        order by minute""")
+        where minute > ? - interval 4 hour order by minute""", (fleet_now(),))
 
 
 # --- chargers ----------------------------------------------------------------------------
@@ -109,7 +115,7 @@ _CHARGERS = """
     with recent_alerts as (
         select charge_point_id, count(*) as alerts_1h from alerts
         where severity <> 'info' and session_id is null
-            and detected_at > (select max(last_minute) from charger_status) - interval 1 hour
+            and detected_at > ? - interval 1 hour
         group by charge_point_id
     )
     select case when not c.online then 'offline'
@@ -128,7 +134,7 @@ def chargers(search: str = "") -> pd.DataFrame:
     """Every charger, offline first, then degraded (a charger-level warning in the last hour,
     drift over a minute or replies slower than 5 s), then the rest; ``search`` matches the id
     anywhere."""
-    return load(_CHARGERS, (f"%{search}%",))
+    return load(_CHARGERS, (fleet_now(), f"%{search}%"))
 
 
 def charger_health(cp: str) -> pd.DataFrame:

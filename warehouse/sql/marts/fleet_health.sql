@@ -25,15 +25,21 @@ per_minute as (
     group by minute
 ),
 
-final as (
-    select
-        p.*,
-        (
-            select count(*) from open_alerts as a
-            where a.detected_at > p.minute - interval 1 hour
-                and a.detected_at < p.minute + interval 1 minute
-        ) as alerts_open
+-- A range join, not a correlated subquery per minute: a filter on minute then still reaches
+-- charger_health's Parquet scan (the subquery made every query aggregate all of it).
+alerts_open as (
+    select p.minute, count(a.detected_at) as alerts_open
     from per_minute as p
+    left join open_alerts as a
+        on a.detected_at > p.minute - interval 1 hour
+        and a.detected_at < p.minute + interval 1 minute
+    group by p.minute
+),
+
+final as (
+    select p.*, o.alerts_open
+    from per_minute as p
+    inner join alerts_open as o on o.minute = p.minute
 )
 
 select * from final

@@ -1,9 +1,16 @@
 -- charger_health: one row per charger per minute; a minute written twice keeps the row with
 -- the latest updated_at (the flow may revise a minute while it is still open).
+-- Times are cast in ``source``, before the dedup, so that a filter on them reaches the
+-- Parquet scan (a cast above the dedup kept it from there: a full scan per query).
 with
 
 source as (
-    select * from raw_charger_health
+    select
+        * replace (
+            cast(minute as timestamptz) as minute,
+            cast(updated_at as timestamptz) as updated_at
+        )
+    from raw_charger_health
 ),
 
 deduped as (
@@ -15,12 +22,7 @@ deduped as (
 ),
 
 final as (
-    select
-        * replace (
-            cast(minute as timestamptz) as minute,
-            cast(updated_at as timestamptz) as updated_at
-        )
-    from deduped
+    select * from deduped
 )
 
 select * from final
