@@ -1,7 +1,8 @@
 """Replay throughput: frames/s of ``chargeline replay`` (adapters, sessions, detectors, warehouse)
-on recorded fleet traffic, with 1 and 2 Bytewax workers, beside a plain Bytewax flow reading the
-same journal the same way (``JournalSource`` → key on charge point → running count per charger)
-in the same run.
+on recorded fleet traffic, in three layouts (1 and 2 Bytewax worker threads in one process; 2
+processes), each beside a plain Bytewax flow reading the same journal the same way
+(``JournalSource`` → key on charge point → running count per charger) in the same layout and
+run.
 
 The journal: ``chargeline serve`` + ``chargeline simulate --chargers 200 --speed 1200
 --duration 30 --faults all`` recorded once into a cache under the temp dir (about 40 s the first
@@ -9,7 +10,7 @@ time; the same ten simulated hours as ``--speed 600 --duration 60``), then tiled
 every record gets ``-k`` on its charge point and connection ids, interleaved in receive order,
 so the replay sees a fleet of 200 x copies chargers at ≥ ``--min-frames`` records.
 
-    python -m bench.replay [--min-frames 200000] [--workers 1,2]
+    python -m bench.replay [--min-frames 200000] [--layouts w1,w2,p2]
 """
 
 from __future__ import annotations
@@ -128,11 +129,13 @@ def journal_stats(data_dir: Path) -> dict[str, Any]:
 
 
 # -- runs --------------------------------------------------------------------------------
-def timed(args: list[str]) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds (user + system, all threads) and peak RSS (MiB) of one child
-    process run to its end.
+def timed(args: list[str]) -> tuple[float, float, float, float]:
+    """Wall seconds, CPU seconds (user + system, all threads), peak RSS (MiB) and MiB written
+    to disk (``ru_oublock``) of one child process run to its end, its own children included
+    (the rusage of waited-for descendants is added to their parent's; RSS is the sum of each
+    process's own peak).
 
-    The peak is the child's ``VmHWM``, sampled every 20 ms (``ru_maxrss`` would not do: Linux
+    A peak is a process's ``VmHWM``, sampled every 20 ms (``ru_maxrss`` would not do: Linux
     carries the parent's high-water mark over ``exec``, and this parent holds the journal).
     """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -140,10 +143,10 @@ def timed(args: list[str]) -> tuple[float, float, float]:
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL,
                                 stderr=err)
-        peak_kib = 0
-        status = Path(f"/proc/{proc.pid}/status")
+        peaks: dict[int, int] = {}
         while True:
-            peak_kib = max(peak_kib, _hwm_kib(status))
+            for pid in _tree(proc.pid):
+                peaks[pid] = max(peaks.get(pid, 0), _hwm_kib(Path(f"/proc/{pid}/status")))
             pid, code, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -154,7 +157,24 @@ def timed(args: list[str]) -> tuple[float, float, float]:
             err.seek(0)
             tail = err.read().decode(errors="replace")[-2000:]
             raise RuntimeError(f"{args} exited {proc.returncode}: {tail}")
-    return wall, usage.ru_utime + usage.ru_stime, peak_kib / 1024
+    return (wall, usage.ru_utime + usage.ru_stime, sum(peaks.values()) / 1024,
+            usage.ru_oublock * 512 / 2**20)
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (a ``--processes`` run's members), from ``/proc/*/stat``."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        parents.setdefault(ppid, []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        out.append(todo.pop())
+        todo += parents.get(out[-1], [])
+    return out
 
 
 def _hwm_kib(status: Path) -> int:
@@ -174,24 +194,32 @@ def warehouse_frames(data_dir: Path) -> int:
         return int(query(con, data_dir, "select count(*) as n from frames")["n"][0].as_py())
 
 
-def run_replay(data_dir: Path, workers: int, records: int, *extra: str) -> dict[str, float]:
-    figures = _figures(records, *timed([*CLI, "replay", "--data-dir", str(data_dir),
-                                        "--workers", str(workers), *extra]))
+def layout_args(name: str) -> list[str]:
+    """``w2`` → 2 worker threads in one process; ``p2`` → 2 processes of one worker each."""
+    kind, count = name[:1], int(name[1:])
+    if kind not in ("w", "p") or count < 1:
+        raise ValueError(f"layout must be wN or pN, got {name!r}")
+    return ["--workers", str(count)] if kind == "w" else ["--processes", str(count)]
+
+
+def run_replay(data_dir: Path, layout: list[str], records: int) -> dict[str, float]:
+    figures = _figures(records, *timed([*CLI, "replay", "--data-dir", str(data_dir), *layout]))
     written = warehouse_frames(data_dir)
     if written != records:
         raise RuntimeError(f"replay wrote {written} frames of {records}")
     return figures
 
 
-def run_baseline(data_dir: Path, workers: int, records: int) -> dict[str, float]:
+def run_baseline(data_dir: Path, layout: list[str], records: int) -> dict[str, float]:
     return _figures(records, *timed(["-m", "bench.replay", "--baseline-of", str(data_dir),
-                                     "--workers", str(workers)]))
+                                     *layout]))
 
 
-def _figures(records: int, wall: float, cpu: float, rss: float) -> dict[str, float]:
+def _figures(records: int, wall: float, cpu: float, rss: float, written: float
+             ) -> dict[str, float]:
     return {"wall_s": round(wall, 2), "frames_per_s": round(records / wall),
             "cpu_s": round(cpu, 2), "frames_per_cpu_s": round(records / cpu),
-            "peak_rss_mib": round(rss, 1)}
+            "peak_rss_mib": round(rss, 1), "disk_written_mib": round(written, 1)}
 
 
 # -- the baseline flow (runs in its own process, as the replay does) ---------------------
@@ -226,12 +254,23 @@ def baseline_flow(data_dir: Path, counted: list[int]) -> Any:
     return flow
 
 
-def baseline_main(data_dir: Path, workers: int) -> None:
+def baseline_main(data_dir: Path, a: argparse.Namespace) -> None:
+    """One process of the baseline; with ``--processes`` N > 1, starts the N members."""
     from bytewax.testing import cluster_main
 
+    if a.processes > 1 and a.process_id is None:
+        addresses = ",".join(f"127.0.0.1:{free_port()}" for _ in range(a.processes))
+        members = [subprocess.Popen([sys.executable, "-m", "bench.replay", "--baseline-of",
+                                     str(data_dir), "--workers", str(a.workers),
+                                     "--process-id", str(i), "--addresses", addresses])
+                   for i in range(a.processes)]
+        if any(member.wait() for member in members):
+            sys.exit(1)
+        return
     counted: list[int] = []
-    cluster_main(baseline_flow(data_dir, counted), [], 0,  # type: ignore[no-untyped-call]
-                 worker_count_per_proc=workers)
+    cluster_main(baseline_flow(data_dir, counted),  # type: ignore[no-untyped-call]
+                 [x for x in a.addresses.split(",") if x], a.process_id or 0,
+                 worker_count_per_proc=a.workers)
     print(f"baseline counted {sum(counted)} records", file=sys.stderr)
 
 
@@ -239,11 +278,16 @@ def baseline_main(data_dir: Path, workers: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--min-frames", type=int, default=200_000)
-    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--layouts", default="w1,w2,p2",
+                        help="wN: N worker threads in one process; pN: N processes of 1 worker")
     parser.add_argument("--baseline-of", type=Path, help=argparse.SUPPRESS)
+    for flag in ("--workers", "--processes"):
+        parser.add_argument(flag, type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--process-id", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--addresses", default="", help=argparse.SUPPRESS)
     a = parser.parse_args()
     if a.baseline_of:
-        baseline_main(a.baseline_of, int(a.workers))
+        baseline_main(a.baseline_of, a)
         return
     t0 = time.monotonic()
     load = round(os.getloadavg()[0], 2)
@@ -254,16 +298,16 @@ def main() -> None:
     try:
         shutil.copytree(source / "journal", work / "journal")
         runs: dict[str, Any] = {}
-        for workers in (int(w) for w in a.workers.split(",")):
-            runs[f"replay_w{workers}"] = run_replay(work, workers, records)
-            runs[f"baseline_w{workers}"] = run_baseline(work, workers, records)
-            replay, base = runs[f"replay_w{workers}"], runs[f"baseline_w{workers}"]
-            runs[f"ratio_w{workers}"] = round(replay["frames_per_s"] / base["frames_per_s"], 3)
-            runs[f"ratio_cpu_w{workers}"] = round(replay["frames_per_cpu_s"]
-                                                  / base["frames_per_cpu_s"], 3)
+        for name in a.layouts.split(","):
+            layout = layout_args(name)
+            runs[f"replay_{name}"] = replay = run_replay(work, layout, records)
+            runs[f"baseline_{name}"] = base = run_baseline(work, layout, records)
+            runs[f"ratio_{name}"] = round(replay["frames_per_s"] / base["frames_per_s"], 3)
+            runs[f"ratio_cpu_{name}"] = round(replay["frames_per_cpu_s"]
+                                              / base["frames_per_cpu_s"], 3)
         # the same replay with Bytewax recovery snapshots (default every 2 s) pushed past its end
-        runs["replay_w1_snapshots_off"] = run_replay(work, 1, records, "--snapshot-interval",
-                                                     str(SNAPSHOTS_OFF_S))
+        runs["replay_w1_snapshots_off"] = run_replay(
+            work, [*layout_args("w1"), "--snapshot-interval", str(SNAPSHOTS_OFF_S)], records)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     table: list[tuple[str, Any]] = [("journal records", records),
