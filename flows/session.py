@@ -31,11 +31,13 @@ class Session:
     started_at_raw: str | None = None
     start_received_at: int | None = None
     start_frame_id: int | None = None
+    start_message_id: str | None = None
     meter_start_wh: float | None = None
     previous_stop_wh: float | None = None  # the connector's last meterStop before this session
     stopped_at: int | None = None
     stopped_at_raw: str | None = None
     stop_frame_id: int | None = None
+    stop_message_id: str | None = None
     meter_stop_wh: float | None = None
     stop_reason: str | None = None
     first_register_wh: float | None = None

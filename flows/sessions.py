@@ -6,6 +6,7 @@ Rules (each a test in tests/flows/test_sessions.py):
   ``<charge point>:start:<frame>`` / ``:stop:<frame>``.
 - A second start of the same transaction never makes a second session: after a reboot it is a
   ``phantom_transaction`` (a replayed start), otherwise a ``duplicate_start``.
+- A CALL resent under its own message id (our answer was lost) is a retransmission: ignored.
 - The first stop wins; later ones are ``duplicate_stop`` and change nothing — except that a
   real Stop replaces one an adapter synthesized (Zaptec Q19: ``Available`` closes a session).
   A stop received ``late_stop_s`` after its own time is accepted and flagged ``late_stop``.
@@ -113,6 +114,7 @@ class SessionBook:
         session = session or self._new(e, sid)
         self._touch(session, e)
         session.start_frame_id, session.start_received_at = e.frame_id, e.server_received_at
+        session.start_message_id = e.message_id
         session.started_at = drift.correct(e.charger_at) or e.server_received_at
         session.started_at_raw = e.charger_at_raw
         session.clock_offset_s = drift.estimate_s
@@ -127,7 +129,17 @@ class SessionBook:
         self._mark(session)
         return check_start(session, e, self.last_stop_wh.get(self._slot(e)), self.config)
 
+    def _retransmitted(self, first_message_id: str | None, first_at: int | None,
+                       e: CanonicalEvent) -> bool:
+        """The same CALL again under its message id, no reboot in between: the charger never
+        got our answer (a lost link, our restart) and resent it, as OCPP-J says to. Nothing
+        happened twice: no alert. (After a reboot, a repeat is a replay: alerted.)"""
+        return first_message_id is not None and e.message_id == first_message_id and \
+            self.last_boot_at <= (first_at or 0)
+
     def _repeated_start(self, session: Session, e: CanonicalEvent) -> list[Alert]:
+        if self._retransmitted(session.start_message_id, session.start_received_at, e):
+            return []
         phantom = self.last_boot_at > (session.start_received_at or 0)
         kind = AlertKind.phantom_transaction if phantom else AlertKind.duplicate_start
         if session.flag("phantom" if phantom else "duplicate_start"):
@@ -163,6 +175,7 @@ class SessionBook:
 
     def _close(self, session: Session, e: CanonicalEvent, drift: DriftEstimator) -> None:
         session.stop_frame_id, session.stop_reason = e.frame_id, e.reason
+        session.stop_message_id = e.message_id
         session.stopped_at = drift.correct(e.charger_at) or e.server_received_at
         session.stopped_at_raw = e.charger_at_raw
         session.meter_stop_wh = e.meter_wh
@@ -175,6 +188,8 @@ class SessionBook:
         self._mark(session)
 
     def _repeated_stop(self, session: Session, e: CanonicalEvent) -> list[Alert]:
+        if self._retransmitted(session.stop_message_id, session.last_event_at, e):
+            return []
         if session.flag("duplicate_stop"):
             self._mark(session)
         differs = e.meter_wh != session.meter_stop_wh
@@ -239,3 +254,4 @@ class SessionBook:
         closed = [sid for sid, s in self.sessions.items() if s.status in done]
         for sid in closed[: max(0, len(closed) - KEEP_CLOSED)]:
             del self.sessions[sid]
+

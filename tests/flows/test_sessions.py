@@ -184,6 +184,19 @@ def test_a_thousandth_drop_settled_by_the_stop() -> None:
     assert sessions["CP-1:5"].energy_wh == 2000.0
 
 
+def test_a_stop_resent_under_its_message_id_is_a_retransmission() -> None:
+    """Our answer was lost (our restart): the same CALL again is not a second stop."""
+    def stop(frame_id: int, message_id: str) -> RawFrame:
+        return frame_factory(frame_id, [2, message_id, "StopTransaction", {
+            "transactionId": 5, "meterStop": 12000, "timestamp": "2024-05-01T10:13:00Z"}],
+            at_s=780 + frame_id)
+    frames = _session_frames(["11000"])
+    sessions, alerts = run([*frames, stop(30, "p"), stop(31, "p")])
+    assert kinds(alerts) == [] and sessions["CP-1:5"].energy_wh == 2000.0
+    _, alerts = run([*frames, stop(30, "p"), stop(31, "p2")])
+    assert kinds(alerts) == ["duplicate_stop"]
+
+
 def test_stuck_session_recovers_when_the_charger_reports() -> None:
     frames = _session_frames(["11000"])
     gone = frame_factory(20, '{"code":1006}', direction="", kind="disconnected", at_s=700)
