@@ -39,7 +39,7 @@ def shard_of(charge_point_id: str) -> str:
 
 
 def split_by_shard(item: tuple[str, Any, int]) -> list[tuple[str, ShardItem]]:
-    """A source item → one item per shard (ticks go to every shard, frames to theirs).
+    """A source item → shard items (ticks go to every shard, frames to theirs).
 
     Frames stay an Arrow table until their shard's step unpacks them: cheap to move between
     worker processes, and the unpacking is spread over the workers.
@@ -52,12 +52,10 @@ def split_by_shard(item: tuple[str, Any, int]) -> list[tuple[str, ShardItem]]:
     shards = pa.array([zlib.crc32(cp.encode()) % SHARDS for cp in unique.to_pylist()],
                       type=pa.int32())
     row_shard = pc.take(shards, pc.index_in(ids, value_set=unique))
-    present = sorted(set(shards.to_pylist()))
-    out: list[tuple[str, ShardItem]] = [
-        (f"shard-{i}", ("frames", table.filter(pc.equal(row_shard, i)), clock))
-        for i in present]
-    out += [(f"shard-{i}", ("tick", None, clock)) for i in range(SHARDS) if i not in present]
-    return out
+    # Only the shards with frames: the others wait for the next tick (about once a second
+    # live), or each frames item would flush every shard into a file of its own.
+    return [(f"shard-{i}", ("frames", table.filter(pc.equal(row_shard, i)), clock))
+            for i in sorted(set(shards.to_pylist()))]
 
 
 class ShardLogic(StatefulLogic[ShardItem, OutItem, dict[str, Any]]):
