@@ -83,9 +83,12 @@ def test_catalog_holds_only_views_and_ensure_is_idempotent(data_dir: Path) -> No
 def test_finance_holds_sessions_with_open_anomalies(put, rows) -> None:
     put("sessions", [session("1"), session("2", flags=["meter_mismatch"]),
                      session("3", status="active", stopped_at=None),
-                     session("4"), session("5", status="orphan_stop", flags=["orphan_stop"])])
+                     session("4"), session("5", status="orphan_stop", flags=["orphan_stop"]),
+                     session("6", flags=["phantom", "recovered_from_stuck", "stuck"])])
     put("alerts", [alert("a4", kind="duplicate_stop", session_id="CP1/4"),
-                   alert("a5", kind="clock_drift", session_id="CP1/1")])
+                   alert("a5", kind="clock_drift", session_id="CP1/1"),
+                   alert("a6", kind="stuck_session", session_id="CP1/6"),
+                   alert("a7", kind="phantom_transaction", session_id="CP1/6")])
     got = rows("select session_id, billable, hold_reason, period, energy_kwh, id_tag"
                " from finance_sessions order by session_id")
     assert got == [
@@ -96,6 +99,8 @@ def test_finance_holds_sessions_with_open_anomalies(put, rows) -> None:
         {"session_id": "CP1/4", "billable": False, "hold_reason": "duplicate_stop",
          "period": "2026-01", "energy_kwh": 7.0, "id_tag": "TAG1"},
         {"session_id": "CP1/5", "billable": False, "hold_reason": "orphan_stop",
+         "period": "2026-01", "energy_kwh": 7.0, "id_tag": "TAG1"},
+        {"session_id": "CP1/6", "billable": True, "hold_reason": None,  # came back, billed once
          "period": "2026-01", "energy_kwh": 7.0, "id_tag": "TAG1"},
     ]
 

@@ -2,7 +2,8 @@
 -- start) with billable energy in kWh, the driver and the billing period (UTC month of the
 -- stop). billable is false, with hold_reason saying why, when an anomaly blocks billing:
 -- a blocking flag on the session, an alert of a blocking kind about it, a status other than
--- completed, or no/negative energy.
+-- completed, or no/negative energy. Not blocking: a phantom start (billed once by
+-- construction) and a session that was stuck but came back and completed with a real stop.
 with
 
 finished_sessions as (
@@ -13,7 +14,7 @@ blocking_alerts as (
     select session_id, list(distinct kind) as kinds
     from alerts
     where session_id is not null
-        and regexp_matches(kind, 'mismatch|duplicate|orphan|stuck|reset|unit_error|phantom|without_start')
+        and regexp_matches(kind, 'mismatch|duplicate|orphan|reset|unit_error|without_start')
     group by session_id
 ),
 
@@ -22,7 +23,7 @@ holds as (
         s.*,
         list_sort(list_distinct(list_concat(
             list_filter(s.flags, lambda f: regexp_matches(
-                f, 'mismatch|duplicate|orphan|stuck|reset|unit_error|phantom|without_start'
+                f, 'mismatch|duplicate|orphan|reset|unit_error|without_start|start_missing'
             )),
             coalesce(b.kinds, []),
             case when s.status <> 'completed' then [s.status] else [] end,
