@@ -216,8 +216,12 @@ class SessionBook:
     def check_stuck(self, now: int, online: bool, last_seen: int,
                     offline_since: int | None) -> list[Alert]:
         """Mark silent sessions stuck (see the module docstring); ``now`` is server time."""
-        alerts = []
         wait = int(self.config.stuck_after_s * S)
+        # Every deadline below is at least this: nothing can be due before it (the common
+        # case, checked on every event, without walking the sessions).
+        if now < (last_seen if online else offline_since or 0) + wait:
+            return []
+        alerts = []
         for session in self.active():
             if not session.started and not session.stopped:
                 continue
