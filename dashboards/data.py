@@ -220,11 +220,36 @@ def session_samples(session_id: str) -> pd.DataFrame:
         from samples order by 1""", (session_id,))
 
 
+_TIMELINE_COLUMNS = ('position, "at", source, direction, action, event_type, summary, '
+                     "frame_id, event_id, raw")
+
+# The server-time span of a session's frames, from its versions: the first version is written
+# when the session's first frame arrives (updated_at), last_event_at is its latest frame's.
+# The margin keeps the answers to its first and last frames, and charger-clock start and stop
+# times that the drift correction left early or late.
+_SESSION_SPAN = """
+    select count(*) as versions,
+        case when count(distinct charge_point_id) = 1 then any_value(charge_point_id) end
+            as charge_point_id,
+        least(min(updated_at), min(started_at), min(stopped_at)) - interval 1 hour
+            as received_from,
+        greatest(max(last_event_at), max(stopped_at)) + interval 1 hour as received_until
+    from session_versions where session_id = ?
+"""
+
+
 def timeline(session_id: str) -> pd.DataFrame:
-    """Every frame and event of the session in order (``position``)."""
-    return load("""select position, "at", source, direction, action, event_type, summary,
-        frame_id, event_id, raw from session_timeline where session_id = ?
-        order by position""", (session_id,))
+    """Every frame and event of the session in order (``position``): its rows of the
+    ``session_timeline`` view, read through ``session_timeline_of`` bounded to the session's
+    charger and the hours it ran (with an hour's margin), so that only those Parquet row
+    groups are read. A frame of the session over an hour outside that span is not shown."""
+    span = load(_SESSION_SPAN, (session_id,))
+    if span.empty or span.iloc[0]["versions"] == 0:
+        return pd.DataFrame(columns=[c.strip(' "') for c in _TIMELINE_COLUMNS.split(",")])
+    bounds = tuple(None if pd.isna(v) else v for v in
+                   span.iloc[0][["charge_point_id", "received_from", "received_until"]])
+    return load(f"select {_TIMELINE_COLUMNS} from session_timeline_of(?, ?, ?, ?) "
+                "order by position", (session_id, *bounds))
 
 
 # --- alerts ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The DuckDB catalog: ``<data_dir>/warehouse/catalog.duckdb``, holding only views.
+"""The DuckDB catalog: ``<data_dir>/warehouse/catalog.duckdb``, holding only views (and table
+macros: views with parameters).
 
 Views read the Parquet files by glob at query time, so new data shows up without touching the
 catalog, and the pipeline never opens it: readers (dashboards, analysts, ``chargeline sql``)
@@ -7,7 +8,9 @@ renames it into place, so a reader holding the old file keeps working.
 
 Layers, each a folder of ``.sql`` files under ``warehouse/sql`` (one view per file, named
 after it): ``raw_<table>`` sources (the files as written, duplicates included) → staging
-(deduplicated by natural key) → intermediate → marts.
+(deduplicated by natural key) → intermediate → marts. A file holding a ``create macro``
+statement instead of a select defines a table macro of the same name, e.g.
+``session_timeline_of``: one session's timeline with bounds that reach the Parquet scans.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def catalog_path(data_dir: Path) -> Path:
 
 
 def view_sql() -> list[tuple[str, str]]:
-    """(view name, select statement) for every SQL file, in layer order."""
+    """(view or macro name, its SQL) for every SQL file, in layer order."""
     views = []
     for layer in LAYERS:
         for path in sorted((SQL_DIR / layer).glob("*.sql")):
@@ -100,13 +103,21 @@ def _create_views(con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]]) 
         errors: list[str] = []
         for name, sql in pending:
             try:
-                con.execute(f"create view {name} as {sql}")
+                con.execute(_create_statement(name, sql))
             except duckdb.CatalogException as exc:
                 failed.append((name, sql))
                 errors.append(f"{name}: {exc}")
         if len(failed) == len(pending):
             raise RuntimeError("views cannot be created: " + "; ".join(errors))
         pending = failed
+
+
+def _create_statement(name: str, sql: str) -> str:
+    """A file's statement: a ``create macro`` runs as written, a select becomes a view."""
+    code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    if code.lstrip().lower().startswith("create macro"):
+        return sql
+    return f"create view {name} as {sql}"
 
 
 def _current_fingerprint(path: Path) -> str | None:

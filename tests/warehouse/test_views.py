@@ -146,3 +146,18 @@ def test_fleet_and_charger_status(put, rows) -> None:
     firmware = rows("select firmware_version, chargers from firmware order by 1")
     assert firmware == [{"firmware_version": "1.2.3", "chargers": 1},
                         {"firmware_version": "2.0", "chargers": 1}]
+
+
+def test_charger_status_takes_the_latest_write_of_the_latest_minute(put, rows) -> None:
+    put("charger_health", [health(5, power_w=9000.0, updated_at=T0 + 7 * MIN),
+                           health(4, power_w=1000.0, response_time_ms=300.0)])
+    put("charger_health", [health(5, power_w=2000.0, response_time_ms=None,
+                                  updated_at=T0 + 6 * MIN)])
+    status = rows("select last_minute, power_w, response_time_ms from charger_status")
+    assert [(r["power_w"], r["response_time_ms"]) for r in status] == [(9000.0, 120.0)]
+
+
+def test_charger_status_reads_the_fleets_last_two_days(put, rows) -> None:
+    put("charger_health", [health(0, charge_point_id="CP-gone"),
+                           health(3 * 24 * 60, charge_point_id="CP1")])
+    assert rows("select charge_point_id from charger_status") == [{"charge_point_id": "CP1"}]
