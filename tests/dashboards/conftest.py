@@ -13,7 +13,7 @@ The fleet, at 2026-01-01 10:00-10:59 UTC (T0 + minutes):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +147,23 @@ def empty_warehouse(tmp_path: Path) -> Path:
     """A data directory with a catalog and no Parquet file yet."""
     ensure(tmp_path)
     return tmp_path
+
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).parent / "screenshots"
+
+
+@pytest.fixture
+def tab() -> Iterator[Any]:
+    """A page in headless Debian Chromium (Playwright), 30 s default timeout."""
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2000})
+            page.set_default_timeout(30_000)
+            yield page
+        finally:
+            browser.close()

@@ -17,11 +17,9 @@ from typing import Any
 
 import pytest
 
-from tests.dashboards.conftest import write
+from tests.dashboards.conftest import CHROMIUM, SHOTS, write
 from tests.warehouse.conftest import MIN, T0, session
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).parent / "screenshots"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason=f"no Chromium at {CHROMIUM} (make browser-deps)")
 
@@ -75,19 +73,6 @@ def serve(data_dir: Path, password: str | None = None) -> Iterator[str]:
 def server(live_warehouse: Path) -> Iterator[str]:
     with serve(live_warehouse) as url:
         yield url
-
-
-@pytest.fixture
-def tab() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield browser.new_page(viewport={"width": 1400, "height": 2000})
-        finally:
-            browser.close()
 
 
 def open_timeline_by_its_link(tab: Any, server: str) -> None:

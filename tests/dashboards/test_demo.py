@@ -21,7 +21,8 @@ from urllib.parse import quote
 import pytest
 from websockets.sync.client import connect
 
-from tests.dashboards.test_browser import CHROMIUM, SHOTS, free_port, wait_healthy
+from tests.dashboards.conftest import CHROMIUM, SHOTS
+from tests.dashboards.test_browser import free_port, wait_healthy
 from warehouse import catalog
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
@@ -58,21 +59,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         finally:
             if proc.poll() is None:
                 proc.kill()
-
-
-@pytest.fixture
-def tab() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 2000})
-            page.set_default_timeout(30_000)
-            yield page
-        finally:
-            browser.close()
 
 
 def wait_for_rows(data_dir: Path, sql: str, timeout_s: float = 120) -> list[dict[str, Any]]:
