@@ -201,8 +201,42 @@ def session(session_id: str) -> pd.DataFrame:
     return load("select * from sessions where session_id = ?", (session_id,))
 
 
+# Where a session's frames lie in server time, from every version written of it (raw, so no
+# dedup to pay for): its first version is written when its first frame arrives (updated_at),
+# last_event_at is its latest frame's. The hour's margin keeps the answers to its first and
+# last frames and charger-clock start and stop times the drift correction left early or late.
+# A session not closed (active, stuck, abandoned) may still get frames: no upper bound.
+_SESSION_SPAN = """
+    select count(*) as versions,
+        case when count(distinct charge_point_id) = 1 then any_value(charge_point_id) end
+            as charge_point_id,
+        cast(least(min(updated_at), min(started_at), min(stopped_at)) as timestamptz)
+            - interval 1 hour as received_from,
+        case when arg_max(status, version) in ('completed', 'orphan_stop') then
+            cast(greatest(max(last_event_at), max(stopped_at)) as timestamptz)
+                + interval 1 hour
+        end as received_until
+    from raw_sessions where session_id = ?
+"""
+
+
+def session_span(session_id: str) -> tuple[Any, ...] | None:
+    """(charge point, received from, received until): where the session's frames and events
+    lie, in server time with an hour's margin, for loaders to pass on so that only those
+    Parquet row groups are read; an element is None when unknown, the whole None when there
+    is no such session. A frame of the session over an hour outside its span is missed."""
+    span = load(_SESSION_SPAN, (session_id,))
+    if span.empty or span.iloc[0]["versions"] == 0:
+        return None
+    cp, since, until = span.iloc[0][["charge_point_id", "received_from", "received_until"]]
+    return tuple(None if pd.isna(v) else v for v in (cp, since, until))
+
+
 def session_samples(session_id: str) -> pd.DataFrame:
     """Power (kW) and energy delivered so far (kWh) per meter sample of the session."""
+    span = session_span(session_id)
+    if span is None:
+        return pd.DataFrame(columns=["at", "power_kw", "energy_kwh"])
     return load("""
         with samples as (
             select e.server_received_at as "at",
@@ -212,44 +246,31 @@ def session_samples(session_id: str) -> pd.DataFrame:
             from events as e join sessions as s
                 on e.charge_point_id = s.charge_point_id
                 and e.transaction_key = s.transaction_id
-            where s.session_id = ? and e.event_type = 'meter_sample' and e.phase is null
+            where s.session_id = $1 and e.event_type = 'meter_sample' and e.phase is null
+                and ($2 is null or e.charge_point_id = $2)
+                and ($3 is null or e.server_received_at >= $3)
+                and ($4 is null or e.server_received_at < $4)
             group by e.server_received_at
         )
         select "at", power_w / 1000.0 as power_kw,
             (register_wh - min(register_wh) over ()) / 1000.0 as energy_kwh
-        from samples order by 1""", (session_id,))
+        from samples order by 1""", (session_id, *span))
 
 
-_TIMELINE_COLUMNS = ('position, "at", source, direction, action, event_type, summary, '
-                     "frame_id, event_id, raw")
-
-# The server-time span of a session's frames, from its versions: the first version is written
-# when the session's first frame arrives (updated_at), last_event_at is its latest frame's.
-# The margin keeps the answers to its first and last frames, and charger-clock start and stop
-# times that the drift correction left early or late.
-_SESSION_SPAN = """
-    select count(*) as versions,
-        case when count(distinct charge_point_id) = 1 then any_value(charge_point_id) end
-            as charge_point_id,
-        least(min(updated_at), min(started_at), min(stopped_at)) - interval 1 hour
-            as received_from,
-        greatest(max(last_event_at), max(stopped_at)) + interval 1 hour as received_until
-    from session_versions where session_id = ?
-"""
+_TIMELINE_COLUMNS = ("position", "at", "source", "direction", "action", "event_type",
+                     "summary", "frame_id", "event_id", "raw")
 
 
 def timeline(session_id: str) -> pd.DataFrame:
     """Every frame and event of the session in order (``position``): its rows of the
-    ``session_timeline`` view, read through ``session_timeline_of`` bounded to the session's
-    charger and the hours it ran (with an hour's margin), so that only those Parquet row
-    groups are read. A frame of the session over an hour outside that span is not shown."""
-    span = load(_SESSION_SPAN, (session_id,))
-    if span.empty or span.iloc[0]["versions"] == 0:
-        return pd.DataFrame(columns=[c.strip(' "') for c in _TIMELINE_COLUMNS.split(",")])
-    bounds = tuple(None if pd.isna(v) else v for v in
-                   span.iloc[0][["charge_point_id", "received_from", "received_until"]])
-    return load(f"select {_TIMELINE_COLUMNS} from session_timeline_of(?, ?, ?, ?) "
-                "order by position", (session_id, *bounds))
+    ``session_timeline`` view, read through ``session_timeline_of`` bounded by
+    ``session_span``."""
+    span = session_span(session_id)
+    if span is None:
+        return pd.DataFrame(columns=list(_TIMELINE_COLUMNS))
+    columns = ", ".join(f'"{c}"' for c in _TIMELINE_COLUMNS)
+    return load(f"select {columns} from session_timeline_of(?, ?, ?, ?) order by position",
+                (session_id, *span))
 
 
 # --- alerts ------------------------------------------------------------------------------
