@@ -14,9 +14,11 @@ from typing import Any
 from canonical.arrow import UtcNs
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CanonicalEvent:
-    """One normalized fact from one frame.
+    """One normalized fact from one frame. Treat it as immutable: it is not ``frozen`` only
+    because a frozen 39-field ``__init__`` costs 4x more (5 µs against 1.25 µs), and the
+    flows build one or more per frame.
 
     ``event_id`` is ``"<frame_id>:<index>"``: deterministic, so a replay reproduces it.
     ``charger_at`` is the charger's own timestamp, parsed and in UTC, or None with the
