@@ -126,8 +126,23 @@ class SessionBook:
         if e.value_issue and "placeholder_zero" in e.value_issue:
             session.flag("placeholder_start_meter")
         session.meter_start_wh = e.meter_wh
+        self._start_came_late(session)
         self._mark(session)
-        return check_start(session, e, self.last_stop_wh.get(self._slot(e)), self.config)
+        previous = session.previous_stop_wh if session.stopped else \
+            self.last_stop_wh.get(self._slot(e))  # a late start: not against its own stop
+        return check_start(session, e, previous, self.config)
+
+    @staticmethod
+    def _start_came_late(session: Session) -> None:
+        """A start after its samples or its stop (out of order, e.g. a queue replayed after
+        an outage) completes the session: what held it is resolved, the order is noted."""
+        late = [f for f in ("start_missing", "stop_without_start") if f in session.flags]
+        if not late:
+            return
+        session.flags = [f for f in session.flags if f not in late]
+        session.flag("start_after_stop" if "stop_without_start" in late else "start_late")
+        if session.status == SessionStatus.orphan_stop:
+            session.status = SessionStatus.completed.value
 
     def _retransmitted(self, first_message_id: str | None, first_at: int | None,
                        e: CanonicalEvent) -> bool:

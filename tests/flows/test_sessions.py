@@ -110,6 +110,14 @@ def test_stop_without_start_bills_from_the_previous_stop() -> None:
     assert {"start_missing", "stop_without_start"} <= set(orphan.flags)
     assert sessions["CP-1:1"].energy_wh == 4000.0
     assert kinds(alerts) == ["stop_without_start"]
+    late_start = frame_factory(6, [2, "s2", "StartTransaction", {
+        "connectorId": 1, "idTag": "B", "meterStart": 5000, "timestamp": ts(15)}], at_s=2400)
+    answer = frame_factory(7, [3, "s2", {"transactionId": 2, "idTagInfo": {
+        "status": "Accepted"}}], direction="out", at_s=2400.1)
+    sessions, _ = run([*frames, late_start, answer])  # the start came after all: complete
+    whole = sessions["CP-1:2"]
+    assert (whole.status, whole.energy_wh, whole.energy_rule, whole.flags) == (
+        "completed", 4000.0, "register_delta", ["start_after_stop"])
 
 
 def test_late_stop_is_accepted_and_flagged() -> None:
