@@ -341,8 +341,24 @@ def firmware() -> pd.DataFrame:
 
 
 def firmware_updates() -> pd.DataFrame:
-    """Each charger's latest firmware status notification (update progress)."""
-    return load("""select charge_point_id, arg_max(status, server_received_at) as update_status,
+    """Each charger's latest firmware status notification (update progress).
+
+    In two steps: which chargers sent one, and when, from the raw files (a scan of one
+    column), then the events view on those chargers and that span only. A filter on
+    event_type cannot pass the view's dedup (duplicates of an event are told apart by
+    adapter), so on its own it deduplicated every event (8 s at 33 M events); a filter on
+    charger and time can."""
+    span = load("""select list(distinct charge_point_id) as chargers,
+        cast(min(server_received_at) as timestamptz) as since,
+        cast(max(server_received_at) as timestamptz) as until
+        from raw_events where event_type = 'firmware_status'""")
+    if span.empty or not span.iloc[0]["chargers"]:
+        return pd.DataFrame(columns=["charge_point_id", "update_status", "reported_at",
+                                     "notifications"])
+    chargers, since, until = span.iloc[0][["chargers", "since", "until"]]
+    marks = ", ".join("?" * len(chargers))
+    return load(f"""select charge_point_id, arg_max(status, server_received_at) as update_status,
         max(server_received_at) as reported_at, count(*) as notifications
-        from events where event_type = 'firmware_status' group by all
-        order by reported_at desc""")
+        from events where event_type = 'firmware_status' and charge_point_id in ({marks})
+            and server_received_at between ? and ?
+        group by all order by reported_at desc""", (*chargers, since, until))

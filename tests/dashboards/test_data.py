@@ -45,3 +45,13 @@ def test_samples_are_the_sessions_meter_samples(on: Path, session_id: str) -> No
     pd.testing.assert_series_equal(got["energy_kwh"], delivered, check_names=False,
                                    check_dtype=False)
     assert (len(got) > 0) == (session_id == "CP1/1")
+
+
+def test_firmware_updates_are_the_latest_notification_of_each_charger(on: Path) -> None:
+    plain = data.load("""select charge_point_id, arg_max(status, server_received_at)
+        as update_status, max(server_received_at) as reported_at, count(*) as notifications
+        from events where event_type = 'firmware_status' group by all
+        order by reported_at desc""")
+    got = data.firmware_updates()
+    assert not got.empty
+    assert got.astype(str).values.tolist() == plain.astype(str).values.tolist()
