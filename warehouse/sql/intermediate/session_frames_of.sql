@@ -4,8 +4,10 @@
 -- (or is answered by) such a frame on the same connection.
 -- Each bound, when not null, narrows what is read: only_session_id to one session,
 -- only_charge_point_id to one charger's frames and events, received_from/received_until
--- (server time, until exclusive) to a time window. As constants they reach the Parquet scans,
--- so one session's frames are read from a few row groups instead of the whole table.
+-- (server time, until exclusive) to a time window. Both filter before the dedups of frames and
+-- events (their partition columns), so one session's timeline dedups its charger's rows of a
+-- few hours, not the whole tables; the charger also reaches the Parquet scan (row-group stats),
+-- the window does not (the staging views' cast of the time stops it).
 create macro session_frames_of(
     only_session_id, only_charge_point_id, received_from, received_until
 ) as table

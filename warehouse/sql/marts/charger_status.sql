@@ -4,7 +4,7 @@
 -- Only health minutes within 2 days of the fleet's latest minute are read: the flow writes a
 -- row per known charger per minute while it runs, so every charger's latest row lies there,
 -- and the bound keeps this from reading all of charger_health (43 M rows at 30 days x 1,000
--- chargers: 14 s; bounded: 0.4 s). A charger without a row in those 2 days is left out, and a
+-- chargers: 14 s; bounded: 0.25 s). A charger without a row in those 2 days is left out, and a
 -- column it last reported earlier (e.g. response_time_ms of a charger offline for days) is null.
 -- It reads raw_charger_health rather than the deduplicated view: a dedup per (charger, minute)
 -- costs seconds even over 2 days, and the latest row per charger needs none. version_key
