@@ -111,7 +111,9 @@ def test_refusal_time_does_not_tell_whether_an_id_exists(tmp_path: Path) -> None
     medians = {name: statistics.median(t) for name, t in times.items()}
     unknown = medians["unknown id"]
     for name, median in medians.items():
-        assert abs(median - unknown) < max(0.2 * unknown, 0.002), (name, medians)
+        # The leak this guards against is ~50 ms against ~1 ms (no scrypt at all); half the
+        # unknown id's time tolerates a loaded 2-core box and still catches it.
+        assert abs(median - unknown) < max(0.5 * unknown, 0.005), (name, medians)
     assert len(journal_records(tmp_path, RecordKind.auth_failed)) == TRIES * len(cases)
     report("test_refusal_time_does_not_tell_whether_an_id_exists", tries=TRIES,
            **{f"median_ms {name}": median_ms(t) for name, t in times.items()})
