@@ -117,7 +117,10 @@ def test_flooding_charger_is_slowed_not_refused_and_recorded(tmp_path: Path, run
     flooded, other = run(scenario())
     assert flooded > 0.8  # 50 frames over the burst at 50/s
     assert other < 0.5
-    assert [r.charge_point_id for r in journal_records(tmp_path, RecordKind.rate_limited)] == ["CP-FLOOD"]
+    # One record per throttled episode: usually one; a slow disk can let the bucket refill
+    # between fsyncs and start a second.
+    limited = [r.charge_point_id for r in journal_records(tmp_path, RecordKind.rate_limited)]
+    assert limited and set(limited) == {"CP-FLOOD"}, limited
     assert len([f for f in journal_frames(tmp_path, "CP-FLOOD") if f.direction == "in"]) == 60
 
 
