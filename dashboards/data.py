@@ -85,21 +85,27 @@ def fleet_now() -> Any:
 def fleet_summary() -> pd.DataFrame:
     """One row: chargers, % online, power now, sessions in progress, alerts open (not info,
     detected in the last hour, as ``fleet_health`` counts them), energy of the last 24 h; "now"
-    is the fleet's clock (its latest health minute), not the wall clock."""
-    return load("""
-        select count(*) as chargers,
-            count(*) filter (where online) as chargers_online,
-            round(100.0 * count(*) filter (where online) / nullif(count(*), 0), 1)
-                as online_pct,
-            coalesce(sum(power_w) filter (where online), 0) / 1000.0 as power_kw,
-            avg(response_time_ms) as avg_response_time_ms,
-            (select count(*) from sessions where status = 'active') as sessions_in_progress,
+    is the fleet's clock (its latest health minute), not the wall clock. The charger figures
+    come from ``chargers()`` (the fleet page shows that list too: one ``charger_status`` read)."""
+    fleet = chargers()
+    now = fleet_now()
+    rest = load("""
+        select count(*) filter (where status = 'active') as sessions_in_progress,
             (select count(*) from alerts where severity <> 'info' and detected_at
-                > ? - interval 1 hour) as alerts_open,
-            (select coalesce(sum(energy_wh), 0) / 1000.0 from sessions
-             where coalesce(stopped_at, last_event_at) > ? - interval 24 hour)
+                > $1 - interval 1 hour) as alerts_open,
+            coalesce(sum(energy_wh) filter (
+                where coalesce(stopped_at, last_event_at) > $1 - interval 24 hour), 0) / 1000.0
                 as energy_24h_kwh
-        from charger_status as c""", (fleet_now(),) * 2)
+        from sessions""", (now,))
+    if fleet.empty or rest.empty:
+        return pd.DataFrame()
+    online = fleet[fleet["online"].fillna(False).astype(bool)]
+    return pd.DataFrame([{
+        "chargers": len(fleet), "chargers_online": len(online),
+        "online_pct": round(100.0 * len(online) / len(fleet), 1),
+        "power_kw": float(online["power_w"].fillna(0).sum()) / 1000.0,
+        "avg_response_time_ms": fleet["response_time_ms"].mean(),
+        **rest.iloc[0].to_dict()}])
 
 
 def fleet_trend() -> pd.DataFrame:
@@ -145,20 +151,28 @@ def charger_health(cp: str) -> pd.DataFrame:
 
 
 def connectors(cp: str) -> pd.DataFrame:
-    """Each connector's latest reported status."""
+    """Each connector's latest reported status. Read from ``raw_events``: a duplicate row
+    (at-least-once writes) changes neither a latest value nor a max, and the filter on the
+    event type then reaches the Parquet scan (through the view's dedup it cannot)."""
     return load("""select coalesce(connector_id, 0) as connector_id,
         arg_max(status, server_received_at) as status,
         arg_max(error_code, server_received_at) as error_code,
-        max(server_received_at) as since
-        from events where charge_point_id = ? and event_type = 'status_changed'
+        cast(max(server_received_at) as timestamptz) as since
+        from raw_events where charge_point_id = ? and event_type = 'status_changed'
         group by all order by connector_id""", (cp,))
 
 
+CONNECTIONS_DAYS = 7
+
+
 def connections(cp: str) -> pd.DataFrame:
-    """Connects, disconnects and refusals of the charger's websocket, newest first."""
-    return load("""select received_at, record_kind, connection_id, raw as detail from frames
-        where charge_point_id = ? and record_kind <> 'frame'
-        order by received_at desc limit 500""", (cp,))
+    """Connects, disconnects and refusals of the charger's websocket over the fleet's last
+    ``CONNECTIONS_DAYS`` days, newest first (``bounded_frames``: only those days are read)."""
+    now = fleet_now()
+    since = None if now is None else now - pd.Timedelta(days=CONNECTIONS_DAYS)
+    return load("""select received_at, record_kind, connection_id, raw as detail
+        from bounded_frames(?, ?, null) where record_kind <> 'frame'
+        order by received_at desc limit 500""", (cp, since))
 
 
 def offline_spans(cp: str) -> pd.DataFrame:
@@ -243,13 +257,10 @@ def session_samples(session_id: str) -> pd.DataFrame:
                 max(e.value) filter (where e.measurand = 'Power.Active.Import') as power_w,
                 max(e.value) filter (where e.measurand = 'Energy.Active.Import.Register')
                     as register_wh
-            from events as e join sessions as s
+            from bounded_events($2, $3, $4) as e join sessions as s
                 on e.charge_point_id = s.charge_point_id
                 and e.transaction_key = s.transaction_id
             where s.session_id = $1 and e.event_type = 'meter_sample' and e.phase is null
-                and ($2 is null or e.charge_point_id = $2)
-                and ($3 is null or e.server_received_at >= $3)
-                and ($4 is null or e.server_received_at < $4)
             group by e.server_received_at
         )
         select "at", power_w / 1000.0 as power_kw,

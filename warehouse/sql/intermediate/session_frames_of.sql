@@ -6,8 +6,8 @@
 -- only_charge_point_id to one charger's frames and events, received_from/received_until
 -- (server time, until exclusive) to a time window. Both filter before the dedups of frames and
 -- events (their partition columns), so one session's timeline dedups its charger's rows of a
--- few hours, not the whole tables; the charger also reaches the Parquet scan (row-group stats),
--- the window does not (the staging views' cast of the time stops it).
+-- few hours, not the whole tables; both reach the Parquet scan (``bounded_frames``,
+-- ``bounded_events``).
 create macro session_frames_of(
     only_session_id, only_charge_point_id, received_from, received_until
 ) as table
@@ -20,18 +20,13 @@ session_keys as (
 ),
 
 keyed_events as (
-    select charge_point_id, transaction_key, frame_id from events
+    select charge_point_id, transaction_key, frame_id
+    from bounded_events(only_charge_point_id, received_from, received_until)
     where transaction_key is not null
-        and (only_charge_point_id is null or charge_point_id = only_charge_point_id)
-        and (received_from is null or server_received_at >= received_from)
-        and (received_until is null or server_received_at < received_until)
 ),
 
 all_frames as (
-    select * from frames
-    where (only_charge_point_id is null or charge_point_id = only_charge_point_id)
-        and (received_from is null or received_at >= received_from)
-        and (received_until is null or received_at < received_until)
+    select * from bounded_frames(only_charge_point_id, received_from, received_until)
 ),
 
 keyed_frame_ids as (

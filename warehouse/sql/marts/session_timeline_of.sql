@@ -14,10 +14,7 @@ session_frames as (
 ),
 
 all_events as (
-    select * from events
-    where (only_charge_point_id is null or charge_point_id = only_charge_point_id)
-        and (received_from is null or server_received_at >= received_from)
-        and (received_until is null or server_received_at < received_until)
+    select * from bounded_events(only_charge_point_id, received_from, received_until)
 ),
 
 frame_rows as (
