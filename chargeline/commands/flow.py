@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from chargeline.ports import free_port
 
 
 def register(sub: Any) -> None:
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _cluster(args: argparse.Namespace) -> int:
     """Start ``--processes`` members on free local ports; wait for all; pass signals on."""
-    addresses = ",".join(f"127.0.0.1:{_free_port()}" for _ in range(args.processes))
+    addresses = ",".join(f"127.0.0.1:{free_port()}" for _ in range(args.processes))
     argv = ["flow" if args.follow else "replay", "--data-dir", str(args.data_dir),
             "--workers", str(args.workers), "--snapshot-interval", str(args.snapshot_interval)]
     for flag, value in (("--stuck-after", args.stuck_after),
@@ -79,12 +80,6 @@ def _cluster(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, forward)
     codes = [member.wait() for member in members]
     return max((abs(c) for c in codes), default=0)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _fresh_replay(data_dir: Path) -> None:

@@ -5,36 +5,26 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import orjson
 import websockets
 
+from chargeline.ports import free_port, wait_port
 from tests.ingest.conftest import journal_frames
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-m", "chargeline", "serve", "--data-dir",
                              str(data_dir), "--port", str(port)], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("server did not start")
+    try:
+        wait_port(port)
+    except TimeoutError:
+        proc.kill()
+        raise
+    return proc
 
 
 async def send_until_dropped(port: int, cp_id: str, acked: list[str]) -> None:
