@@ -273,4 +273,3 @@ class SessionBook:
         closed = [sid for sid, s in self.sessions.items() if s.status in done]
         for sid in closed[: max(0, len(closed) - KEEP_CLOSED)]:
             del self.sessions[sid]
-

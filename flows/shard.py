@@ -34,8 +34,9 @@ _TYPES: dict[str, type] = {"events": CanonicalEvent, "sessions": SessionRecord,
                            "alerts": Alert, "charger_health": ChargerHealth}
 
 
-def shard_of(charge_point_id: str) -> str:
-    return f"shard-{zlib.crc32(charge_point_id.encode()) % SHARDS}"
+def shard_of(charge_point_id: str) -> int:
+    """The shard a charger's state lives in: fixed by its id, whatever the workers."""
+    return zlib.crc32(charge_point_id.encode()) % SHARDS
 
 
 def split_by_shard(item: tuple[str, Any, int]) -> list[tuple[str, ShardItem]]:
@@ -49,8 +50,7 @@ def split_by_shard(item: tuple[str, Any, int]) -> list[tuple[str, ShardItem]]:
         return [(f"shard-{i}", ("tick", None, clock)) for i in range(SHARDS)]
     ids = table.column("charge_point_id")
     unique = pc.unique(ids)
-    shards = pa.array([zlib.crc32(cp.encode()) % SHARDS for cp in unique.to_pylist()],
-                      type=pa.int32())
+    shards = pa.array([shard_of(cp) for cp in unique.to_pylist()], type=pa.int32())
     row_shard = pc.take(shards, pc.index_in(ids, value_set=unique))
     # Only the shards with frames: the others wait for the next tick (about once a second
     # live), or each frames item would flush every shard into a file of its own.
