@@ -73,9 +73,11 @@ class ChargerConnection:
                kind: RecordKind = RecordKind.frame, mtype: int | None = None,
                mid: str | None = None, action: str | None = None) -> RawFrame:
         """A journal record of this connection, stamped now with the server clock."""
+        # The StrEnum members are strings already (``.value`` costs a property call each);
+        # the message type becomes a plain int: Arrow packs a column of IntEnums 4x slower.
         return RawFrame(0, time.time_ns(), self.charge_point_id, self.connection_id,
-                        self.protocol.value, direction.value, kind.value, mtype, mid, action,
-                        raw, status.value)
+                        self.protocol, direction, kind, None if mtype is None else int(mtype),
+                        mid, action, raw, status)
 
     async def serve(self) -> None:
         """Read until the peer goes; each frame is journaled before it is answered."""
@@ -116,6 +118,13 @@ class ChargerConnection:
         """Send one frame. A peer that leaves it waiting ``send_timeout_s`` for buffer space
         (it stopped reading, or vanished) is cut off: the socket is aborted, which frees the
         connection and raises ``ConnectionClosed`` here and in every task waiting on it."""
+        transport = self.ws.transport
+        most_bytes = 4 * len(text) + 14  # UTF-8 and the WebSocket header, at worst
+        if transport.get_write_buffer_size() + most_bytes < transport.get_write_buffer_limits()[1]:
+            # Room in the buffer: ``send`` cannot wait for the peer, so no timer is needed
+            # (arming and cancelling one cost a tenth of the time of a whole answer).
+            await self.ws.send(text)
+            return
         try:
             async with asyncio.timeout(self.shared.send_timeout_s):
                 await self.ws.send(text)

@@ -72,7 +72,6 @@ class CentralSystem:
         transactions = await asyncio.to_thread(TransactionRegistry.from_journal,
                                                self.config.data_dir)
         journal = GroupCommitJournal(writer)
-        journal.start()
         c = self.config
         self._shared = Shared(journal, transactions, c.heartbeat_interval_s, c.max_frame_bytes,
                               c.rate_per_s, c.burst, c.send_timeout_s)

@@ -5,76 +5,100 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from canonical import RawFrame
-from ingest.journal.writer import JournalWriter
+from ingest.journal.writer import EncodedBatch, JournalWriter
 
 
 class GroupCommitJournal:
     """Batches ``write`` calls from many coroutines into one journal append and one fsync.
 
     ``await write(records)`` returns their frame ids once they are durable; records written
-    by one call keep their order and stay adjacent. One worker-thread call writes and syncs a
-    whole group, so the event loop keeps reading sockets meanwhile, and what arrives during
-    an fsync forms the next group: the busier the server, the larger the groups. If the disk
-    fails, every waiter of the group gets the exception: the caller must not acknowledge
-    those frames.
+    by one call keep their order and stay adjacent. One group is in flight at a time: the
+    event loop packs it into an Arrow IPC message (CPU, which needs the GIL) and the
+    journal's own thread writes and fsyncs it (system calls, which do not), so the loop keeps
+    reading sockets meanwhile, and what arrives during an fsync forms the next group: the
+    busier the server, the larger the groups. Packing on the loop matters: packed by the
+    thread, each group waited for the GIL behind the loop's work (0.76 ms a group instead of
+    0.09). If the disk fails, every waiter of the group gets the exception: the caller must
+    not acknowledge those frames.
     """
 
     def __init__(self, writer: JournalWriter) -> None:
         self._writer = writer
         self._records: list[RawFrame] = []
-        self._done: asyncio.Future[int] | None = None
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._waiters: list[tuple[asyncio.Future[range], int, int]] = []
+        self._in_flight: asyncio.Future[range] | None = None
+        self._scheduled = False
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="journal")
         self.frames_written = 0
         self.commits = 0
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="journal")
-
     async def write(self, records: Sequence[RawFrame]) -> range:
         """Frame ids of ``records``, once they are durable."""
-        if self._done is None:
-            self._done = asyncio.get_running_loop().create_future()
-        done = self._done
-        start = len(self._records)
+        loop = asyncio.get_running_loop()
+        # One future per caller, not one shared: a caller cancelled while it waits must not
+        # cancel the others' answer (a shared one would need ``shield``, a future more).
+        done: asyncio.Future[range] = loop.create_future()
+        self._waiters.append((done, len(self._records), len(records)))
         self._records.extend(records)
-        self._wake.set()
-        first: int = await asyncio.shield(done)
-        return range(first + start, first + start + len(records))
+        if self._in_flight is None and not self._scheduled:
+            # Let the rest of this loop turn's frames join the group before it leaves.
+            self._scheduled = True
+            loop.call_soon(self._commit_next)
+        return await done
 
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._records:
-                await self._commit()
-
-    async def _commit(self) -> None:
-        records, done = self._records, self._done
-        self._records, self._done = [], None
-        assert done is not None
-        try:
-            ids = await asyncio.to_thread(self._write_and_sync, records)
-        except Exception as exc:  # every waiter must learn the frames are not durable
-            done.set_exception(exc)
+    def _commit_next(self) -> None:
+        self._scheduled = False
+        if self._in_flight is not None or not self._records:
             return
-        self.commits += 1
-        self.frames_written += len(ids)
-        done.set_result(ids.start)
+        records, waiters = self._records, self._waiters
+        self._records, self._waiters = [], []
+        try:
+            encoded = self._writer.encode(records)
+        except Exception as exc:  # every waiter must learn the frames are not durable
+            _tell(waiters, exc)
+            return
+        loop = asyncio.get_running_loop()
+        flight = loop.run_in_executor(self._thread, self._write_and_sync, encoded)
+        self._in_flight = flight
+        flight.add_done_callback(lambda f: self._landed(f, waiters))
 
-    def _write_and_sync(self, records: list[RawFrame]) -> range:
-        ids = self._writer.write(records)
+    def _landed(self, flight: asyncio.Future[range],
+                waiters: list[tuple[asyncio.Future[range], int, int]]) -> None:
+        self._in_flight = None
+        exc = flight.exception()
+        if exc is not None:
+            _tell(waiters, exc)
+        else:
+            first = flight.result().start
+            self.commits += 1
+            self.frames_written += len(flight.result())
+            for done, offset, count in waiters:
+                if not done.done():
+                    done.set_result(range(first + offset, first + offset + count))
+        self._commit_next()
+
+    def _write_and_sync(self, encoded: EncodedBatch) -> range:
+        ids = self._writer.write_encoded(encoded)
         self._writer.sync()
         return ids
 
     async def close(self) -> None:
-        """Flush what is pending, stop the commit task, close the writer."""
-        while self._records:
-            await self._commit()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Flush what is pending, then close the writer and its thread."""
+        while self._in_flight is not None or self._records:
+            if self._in_flight is None:
+                self._commit_next()
+            if self._in_flight is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._in_flight)
+            await asyncio.sleep(0)
+        self._thread.shutdown(wait=True)
         self._writer.close()
+
+
+def _tell(waiters: list[tuple[asyncio.Future[range], int, int]], exc: BaseException) -> None:
+    for done, _, _ in waiters:
+        if not done.done():
+            done.set_exception(exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,6 +23,19 @@ from ingest.journal.segments import (
     read_segment,
     segment_path,
 )
+
+# A segment is an Arrow IPC stream written by hand, byte for byte what
+# ``pa.ipc.new_stream`` writes: the schema message, one message per batch, end-of-stream.
+_SCHEMA_MESSAGE = SCHEMA.serialize().to_pybytes()
+_END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedBatch:
+    """Records numbered ``ids``, packed as one Arrow IPC record-batch message."""
+
+    ids: range
+    payload: bytes
 
 
 class JournalWriter:
@@ -43,7 +57,6 @@ class JournalWriter:
         self._fsync = fsync
         self.next_frame_id = self._recover_next_id()
         self._file: BinaryIO | None = None
-        self._ipc: pa.ipc.RecordBatchStreamWriter | None = None
         self._rows_in_segment = 0
 
     def _acquire_lock(self) -> BinaryIO:
@@ -71,10 +84,10 @@ class JournalWriter:
                 highest = max(highest, pc.max(batch.column("frame_id")).as_py())
         return highest + 1
 
-    def _open_segment(self) -> None:
-        path = segment_path(self.directory, self.next_frame_id, ".arrow")
+    def _open_segment(self, first_frame_id: int) -> None:
+        path = segment_path(self.directory, first_frame_id, ".arrow")
         self._file = open(path, "wb")  # noqa: SIM115 - closed in _close_segment
-        self._ipc = pa.ipc.new_stream(self._file, SCHEMA)
+        self._file.write(_SCHEMA_MESSAGE)
         self._rows_in_segment = 0
         self._sync()
 
@@ -94,22 +107,40 @@ class JournalWriter:
         """Assign frame ids (the records' own are ignored) and write one batch, not yet
         durable: call ``sync`` before acknowledging. Readers may see the batch at once.
         Returns the ids given, in order."""
-        if not records:
-            return range(0)
+        return self.write_encoded(self.encode(records))
+
+    def encode(self, records: Sequence[RawFrame]) -> EncodedBatch:
+        """The records as one IPC batch message, numbered from ``next_frame_id``: the CPU
+        half of ``write``, which a server runs on its event loop so that the thread calling
+        ``write_encoded`` needs the GIL for almost nothing. Encode the next batch only after
+        the previous one was written (its ids follow on)."""
         first = self.next_frame_id
-        ids = pa.array(range(first, first + len(records)), type=pa.int64())
+        ids = range(first, first + len(records))
+        if not records:
+            return EncodedBatch(ids, b"")
+        batch = to_batch(RawFrame, records, {"frame_id": pa.array(ids, type=pa.int64())})
+        return EncodedBatch(ids, batch.serialize().to_pybytes())
+
+    def write_encoded(self, encoded: EncodedBatch) -> range:
+        """Write a batch made by ``encode`` (not yet durable, like ``write``)."""
+        ids = encoded.ids
+        if not ids:
+            return ids
+        if ids.start != self.next_frame_id:
+            raise JournalError(f"batch numbered from {ids.start} but the journal is at "
+                               f"{self.next_frame_id}: encode after the previous write")
         try:
-            if self._ipc is None or self._rows_in_segment >= self._segment_rows:
+            if self._file is None or self._rows_in_segment >= self._segment_rows:
                 self._close_segment()
-                self._open_segment()
-            assert self._ipc is not None and self._file is not None
-            self._ipc.write_batch(to_batch(RawFrame, records, {"frame_id": ids}))
+                self._open_segment(ids.start)
+            assert self._file is not None
+            self._file.write(encoded.payload)
             self._file.flush()
         except OSError as exc:
             self._fail(exc)
-        self.next_frame_id = first + len(records)
-        self._rows_in_segment += len(records)
-        return range(first, first + len(records))
+        self.next_frame_id = ids.stop
+        self._rows_in_segment += len(ids)
+        return ids
 
     def sync(self) -> None:
         """Make everything written so far durable (fsync). Safe to call from another thread
@@ -130,20 +161,19 @@ class JournalWriter:
     def _abandon_segment(self) -> None:
         """After a failed write (disk full, read-only): the segment may end torn, so the next
         append starts a new one; readers stop at the torn batch, which no one acknowledged."""
-        for closer in (self._ipc, self._file):
-            try:
-                if closer is not None:
-                    closer.close()
-            except OSError:
-                pass
-        self._ipc, self._file = None, None
+        try:
+            if self._file is not None:
+                self._file.close()
+        except OSError:
+            pass
+        self._file = None
 
     def _close_segment(self) -> None:
-        if self._ipc is not None and self._file is not None:
-            self._ipc.close()
+        if self._file is not None:
+            self._file.write(_END_OF_STREAM)
             self._sync()
             self._file.close()
-        self._ipc, self._file = None, None
+        self._file = None
 
     def close(self) -> None:
         """Close the active segment and release the lock."""
