@@ -212,4 +212,4 @@ class HealthTracker:
             m.reconnects, m.heartbeats, sum(gaps) / len(gaps) if gaps else None,
             sum(resp) / len(resp) if resp else None, m.frames_in, self.vendor, self.model,
             self.firmware_version, drift_s, active,
-            sum(self.power_w.values()) if self.power_w else None, end)
+            sum(self.power_w.values()) if self.power_w else None, max(now, end))

@@ -18,6 +18,8 @@ Rules (each a test in tests/flows/test_sessions.py):
   or, at a ~1000x ratio, a unit error (the sample is ignored); see ``flows.energy``.
 - A session silent for ``stuck_after_s`` while its charger is offline or silent is ``stuck``;
   any later sign of it makes it ``active`` (or ``completed``) again.
+- A session never stopped when a later transaction starts on its connector is ``abandoned``
+  (flag ``superseded``); any later sign of it makes it ``active`` (or ``completed``) again.
 """
 
 from __future__ import annotations
@@ -92,10 +94,11 @@ class SessionBook:
 
     def _touch(self, session: Session, e: CanonicalEvent) -> list[Alert]:
         session.last_event_at = max(session.last_event_at, e.server_received_at)
-        if session.status == SessionStatus.stuck:
+        if session.status in (SessionStatus.stuck, SessionStatus.abandoned):
+            if session.status == SessionStatus.stuck:
+                session.flag("recovered_from_stuck")
             session.status = (SessionStatus.completed if session.stopped
                               else SessionStatus.active).value
-            session.flag("recovered_from_stuck")
         return []
 
     def _new(self, e: CanonicalEvent, sid: str) -> Session:
@@ -127,6 +130,7 @@ class SessionBook:
             session.flag("placeholder_start_meter")
         session.meter_start_wh = e.meter_wh
         self._start_came_late(session)
+        self._supersede(session)
         self._mark(session)
         previous = session.previous_stop_wh if session.stopped else \
             self.last_stop_wh.get(self._slot(e))  # a late start: not against its own stop
@@ -143,6 +147,25 @@ class SessionBook:
         session.flag("start_after_stop" if "stop_without_start" in late else "start_late")
         if session.status == SessionStatus.orphan_stop:
             session.status = SessionStatus.completed.value
+
+    def _supersede(self, new: Session) -> None:
+        """A transaction started on a connector whose earlier transaction never stopped: the
+        charger has moved on, so the earlier one will not end (its stop was lost: a reboot
+        that forgot it, a queue that overflowed). It becomes ``abandoned`` (flag
+        ``superseded``), which finance holds: its energy is known only up to its last
+        sample. A stop or sample of it arriving later (out of order) revives it."""
+        if new.started_at is None or (new.connector_id is None and new.evse_id is None):
+            return
+        slot = self._slot_of(new)
+        for other in self.sessions.values():
+            if other is new or other.started_at is None or self._slot_of(other) != slot:
+                continue
+            # ``new`` may be a start that arrived late: then it is the one superseded.
+            old = other if other.started_at < new.started_at else new
+            if not old.stopped and old.status in (SessionStatus.active, SessionStatus.stuck):
+                old.status = SessionStatus.abandoned.value
+                old.flag("superseded")
+                self._mark(old)
 
     def _retransmitted(self, first_message_id: str | None, first_at: int | None,
                        e: CanonicalEvent) -> bool:

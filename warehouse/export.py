@@ -19,13 +19,15 @@ FORMATS = ("csv", "parquet")
 _FINANCE_SQL = """
 select * replace (array_to_string(flags, ';') as flags)
 from finance_sessions
-where stopped_at >= cast($start as timestamptz) and stopped_at < cast($end as timestamptz)
-order by stopped_at, session_id
+where coalesce(stopped_at, started_at) >= cast($start as timestamptz)
+    and coalesce(stopped_at, started_at) < cast($end as timestamptz)
+order by coalesce(stopped_at, started_at), session_id
 """
 
 
 def finance_rows(data_dir: Path, first_day: date, last_day: date) -> pa.Table:
-    """Sessions that stopped from ``first_day`` 00:00 UTC through ``last_day`` 24:00 UTC.
+    """Sessions that stopped (abandoned ones: started) from ``first_day`` 00:00 UTC through
+    ``last_day`` 24:00 UTC: the rows of the billing periods those days are in.
 
     ``flags`` is joined with ``;`` so the table fits CSV as well as Parquet.
     """

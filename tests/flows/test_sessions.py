@@ -269,3 +269,58 @@ def test_charger_offline_alert_after_threshold() -> None:
     assert kinds(alerts) == ["charger_offline"]
     _, alerts = run(frames, until=frames[-1].received_at + 200 * S)
     assert kinds(alerts) == []
+
+
+def test_health_minute_records_when_it_was_closed() -> None:
+    """A minute closed late (the flow's watermark jumped past it) says so in ``updated_at``,
+    so that two writes of one minute can be ordered; one closed on time is stamped at
+    its end plus the grace."""
+    frames = load_trace("generic/q24-stop-twice-after-reboot.jsonl")
+    pipeline = ChargerPipeline(frames[0].charge_point_id, FlowConfig())
+    out = Output()
+    pipeline.apply(frames[0], out)
+    grace = int(FlowConfig().minute_grace_s * S)
+    first_end = frames[0].received_at - frames[0].received_at % (60 * S) + 60 * S
+    pipeline.advance(first_end + grace, out)
+    on_time = out.charger_health[-1]
+    assert on_time.updated_at == first_end + grace
+    late = first_end + 5 * 60 * S + grace + 17
+    pipeline.advance(late, out)
+    assert [h.updated_at for h in out.charger_health[1:]] == [late] * 5
+
+
+def _start_on_connector_1(frame_id: int, tx: int, at_s: float) -> list[RawFrame]:
+    return [frame_factory(frame_id, [2, f"s{tx}", "StartTransaction", {
+        "connectorId": 1, "idTag": "T", "meterStart": 20_000,
+        "timestamp": f"2024-05-01T{10 + int(at_s) // 3600:02d}:{int(at_s) % 3600 // 60:02d}:00Z"}],
+        at_s=at_s),
+        frame_factory(frame_id + 1, [3, f"s{tx}", {"transactionId": tx, "idTagInfo": {
+            "status": "Accepted"}}], direction="out", at_s=at_s)]
+
+
+def test_session_never_stopped_is_abandoned_when_its_connector_starts_another() -> None:
+    first = _session_frames(["11000", "12000"])  # transaction 5 on connector 1, never stopped
+    second = _start_on_connector_1(30, 6, at_s=1500)
+    sessions, alerts = run([*first, *second])
+    old, new = sessions["CP-1:5"], sessions["CP-1:6"]
+    assert (old.status, new.status) == ("abandoned", "active")
+    assert "superseded" in old.flags and old.energy_wh == 2000.0
+    assert not alerts
+    # Its stop turns up after all (a queue flushed late): it completes, the flag stays.
+    stop = frame_factory(40, [2, "p5", "StopTransaction", {
+        "transactionId": 5, "meterStop": 12_500, "timestamp": "2024-05-01T10:20:00Z"}],
+        at_s=1600)
+    sessions, _ = run([*first, *second, stop])
+    assert sessions["CP-1:5"].status == "completed"
+    assert sessions["CP-1:5"].energy_wh == 2500.0
+
+
+def test_a_start_arriving_late_is_the_abandoned_one() -> None:
+    """Out of order: transaction 6 (later on the charger's clock) arrives first; 5, started
+    before it on the same connector and never stopped, is the abandoned one."""
+    newer = _start_on_connector_1(30, 6, at_s=1500)
+    older = _start_on_connector_1(40, 5, at_s=0)
+    older = [replace(f, received_at=f.received_at + 1600 * S) for f in older]
+    sessions, _ = run([*newer, *older])
+    assert sessions["CP-1:6"].status == "active"
+    assert sessions["CP-1:5"].status == "abandoned"

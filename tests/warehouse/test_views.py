@@ -84,7 +84,9 @@ def test_finance_holds_sessions_with_open_anomalies(put, rows) -> None:
     put("sessions", [session("1"), session("2", flags=["meter_mismatch"]),
                      session("3", status="active", stopped_at=None),
                      session("4"), session("5", status="orphan_stop", flags=["orphan_stop"]),
-                     session("6", flags=["phantom", "recovered_from_stuck", "stuck"])])
+                     session("6", flags=["phantom", "recovered_from_stuck", "stuck"]),
+                     session("7", status="abandoned", stopped_at=None, meter_stop_wh=None,
+                             energy_rule="samples", flags=["superseded"])])
     put("alerts", [alert("a4", kind="duplicate_stop", session_id="CP1/4"),
                    alert("a5", kind="clock_drift", session_id="CP1/1"),
                    alert("a6", kind="stuck_session", session_id="CP1/6"),
@@ -101,6 +103,8 @@ def test_finance_holds_sessions_with_open_anomalies(put, rows) -> None:
         {"session_id": "CP1/5", "billable": False, "hold_reason": "orphan_stop",
          "period": "2026-01", "energy_kwh": 7.0, "id_tag": "TAG1"},
         {"session_id": "CP1/6", "billable": True, "hold_reason": None,  # came back, billed once
+         "period": "2026-01", "energy_kwh": 7.0, "id_tag": "TAG1"},
+        {"session_id": "CP1/7", "billable": False, "hold_reason": "abandoned",  # never stopped
          "period": "2026-01", "energy_kwh": 7.0, "id_tag": "TAG1"},
     ]
 

@@ -1,13 +1,14 @@
--- finance_sessions: what finance bills. Finished sessions (completed, or a stop without a
--- start) with billable energy in kWh, the driver and the billing period (UTC month of the
--- stop). billable is false, with hold_reason saying why, when an anomaly blocks billing:
+-- finance_sessions: what finance bills. Finished sessions (completed, a stop without a
+-- start, or abandoned: never stopped, its connector has moved on) with billable energy in
+-- kWh, the driver and the billing period (UTC month of the stop, or of the start when there
+-- is no stop). billable is false, with hold_reason saying why, when an anomaly blocks billing:
 -- a blocking flag on the session, an alert of a blocking kind about it, a status other than
 -- completed, or no/negative energy. Not blocking: a phantom start (billed once by
 -- construction) and a session that was stuck but came back and completed with a real stop.
 with
 
 finished_sessions as (
-    select * from sessions where status in ('completed', 'orphan_stop')
+    select * from sessions where status in ('completed', 'orphan_stop', 'abandoned')
 ),
 
 blocking_alerts as (
