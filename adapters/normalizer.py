@@ -19,8 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
-
 from adapters import ocpp16, ocpp201
 from adapters.base import Adapter
 from adapters.common import Handler, compact
@@ -28,6 +26,7 @@ from adapters.context import FrameContext
 from adapters.registry import Registry
 from adapters.state import ChargerState
 from adapters.values import to_text
+from canonical import jsontext
 from canonical.enums import Direction, EventType, MessageType, ParseStatus, Protocol, RecordKind
 from canonical.events import CanonicalEvent
 from canonical.raw import RawFrame
@@ -175,16 +174,16 @@ class ChargerNormalizer:
 def _payload(raw: str, index: int) -> Any:
     """Element ``index`` of the frame's JSON array (payload: 3 for a CALL, 2 for answers)."""
     try:
-        message = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        message = jsontext.loads(raw)
+    except jsontext.JSONDecodeError:
         return None
     return message[index] if isinstance(message, list) and len(message) > index else None
 
 
 def _object(raw: str) -> dict[str, Any]:
     try:
-        value = orjson.loads(raw) if raw else {}
-    except orjson.JSONDecodeError:
+        value = jsontext.loads(raw) if raw else {}
+    except jsontext.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from canonical import jsontext
 from canonical.arrow import UtcNs
 from canonical.enums import Direction, MessageType, ParseStatus, RecordKind
 from canonical.errors import ChargelineError
@@ -97,8 +98,8 @@ def rfc3339_to_ns(text: str) -> int:
 def envelope_of(raw: str) -> tuple[int | None, str | None, str | None]:
     """(message type, message id, action) of a frame text, each None where it cannot be read."""
     try:
-        frame = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        frame = jsontext.loads(raw)
+    except jsontext.JSONDecodeError:
         return None, None, None
     if not isinstance(frame, list) or not frame or frame[0] not in (2, 3, 4):
         return None, None, None
@@ -110,8 +111,8 @@ def envelope_of(raw: str) -> tuple[int | None, str | None, str | None]:
 def to_interchange(frame: RawFrame) -> bytes:
     """One interchange line (without newline) for a ``frame`` record."""
     try:
-        payload: Any = orjson.loads(frame.raw)
-    except orjson.JSONDecodeError:
+        payload: Any = jsontext.loads(frame.raw)
+    except jsontext.JSONDecodeError:
         payload = frame.raw
     return orjson.dumps({
         "ts": ns_to_rfc3339(frame.received_at),

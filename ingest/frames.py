@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from canonical import jsontext
 from canonical.enums import MessageType, ParseStatus, Protocol
 from canonical.errors import FrameError
 
@@ -74,8 +75,8 @@ def sniff_message_id(raw: bytes) -> str | None:
 def parse(raw: str | bytes, protocol: Protocol) -> Frame:
     """Read one OCPP-J frame's envelope, or raise ``FrameRejected`` with the code to answer."""
     try:
-        frame = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        frame = jsontext.loads(raw)
+    except jsontext.JSONDecodeError:
         data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
         raise FrameRejected(error_code("syntax", protocol), "frame is not valid JSON",
                             sniff_message_id(data), ParseStatus.invalid_json) from None

@@ -8,12 +8,14 @@ restarts, because the registry is rebuilt from the journal, which holds every an
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
 import orjson
 import pyarrow.compute as pc
 
+from canonical import jsontext
 from canonical.enums import Direction, MessageType, Protocol
 from ingest.journal import JournalReader
 
@@ -24,7 +26,11 @@ _ACTION = "StartTransaction"
 def content_key(charge_point_id: str, payload: dict[str, Any]) -> ContentKey:
     """The dedup key of a 1.6 StartTransaction payload (raw JSON text of each field)."""
     def field(name: str) -> str:
-        return orjson.dumps(payload.get(name)).decode()
+        value = payload.get(name)
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:  # an integer beyond 64 bits (valid JSON, read by the fallback)
+            return json.dumps(value)
 
     return (charge_point_id, field("connectorId"), field("idTag"), field("timestamp"),
             field("meterStart"))
@@ -72,8 +78,8 @@ class TransactionRegistry:
     def _absorb(self, row: dict[str, Any], pair: tuple[str, str],
                 calls: dict[tuple[str, str], ContentKey]) -> None:
         try:
-            frame = orjson.loads(row["raw"])
-        except orjson.JSONDecodeError:
+            frame = jsontext.loads(row["raw"])
+        except jsontext.JSONDecodeError:
             return
         if row["direction"] == Direction.inbound and row["message_type"] == MessageType.call:
             if isinstance(frame[3], dict):
