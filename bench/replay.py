@@ -267,9 +267,13 @@ def baseline_main(data_dir: Path, a: argparse.Namespace) -> None:
         if any(member.wait() for member in members):
             sys.exit(1)
         return
+    from flows.runner import wait_for_first_member
+
     counted: list[int] = []
+    addresses = [x for x in a.addresses.split(",") if x]
+    wait_for_first_member(addresses, a.process_id or 0)  # as the replay's members do
     cluster_main(baseline_flow(data_dir, counted),  # type: ignore[no-untyped-call]
-                 [x for x in a.addresses.split(",") if x], a.process_id or 0,
+                 addresses, a.process_id or 0,
                  worker_count_per_proc=a.workers)
     print(f"baseline counted {sum(counted)} records", file=sys.stderr)
 

@@ -19,8 +19,11 @@ from pathlib import Path
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main
 
+from canonical.errors import ConfigError
+from chargeline.ports import wait_listening
 from flows.config import FlowConfig
 from flows.pipeline import get_flow
+from flows.shard import LAYOUT
 from flows.source import JournalSource
 from warehouse.sink import WarehouseSink
 
@@ -52,10 +55,21 @@ class FlowSettings:
 
 
 def recovery_config(data_dir: Path) -> RecoveryConfig:
+    """The recovery store, created on first use. Its state is keyed by shard: a store written
+    under another shard layout (``flows.shard.LAYOUT``, kept in its ``LAYOUT`` file) would
+    resume the journal with the chargers' state missing, so it is refused."""
     directory = data_dir / "recovery"
+    marker = directory / "LAYOUT"
     if not directory.exists():
         directory.mkdir(parents=True)
         init_db_dir(directory, RECOVERY_PARTITIONS)  # type: ignore[no-untyped-call]
+        marker.write_text(LAYOUT + "\n")
+    found = marker.read_text().strip() if marker.exists() else "(none: an older flow)"
+    if found != LAYOUT:
+        raise ConfigError(
+            f"the recovery store {directory} was written under another shard layout "
+            f"({found}; this flow: {LAYOUT}): run `chargeline replay --data-dir {data_dir}` "
+            "to rebuild the sessions and findings from the journal")
     return RecoveryConfig(directory)  # type: ignore[no-untyped-call]
 
 
@@ -65,8 +79,17 @@ def run_flow(settings: FlowSettings) -> None:
     (data_dir / "journal").mkdir(exist_ok=True)
     flow = get_flow(JournalSource(data_dir, follow=settings.follow),
                     WarehouseSink(data_dir, durable=settings.durable), settings.config())
+    wait_for_first_member(settings.addresses, settings.process_id)
     cluster_main(  # type: ignore[no-untyped-call]
         flow, list(settings.addresses), settings.process_id,
                  worker_count_per_proc=settings.workers,
                  epoch_interval=timedelta(seconds=settings.snapshot_interval_s),
                  recovery_config=recovery_config(data_dir))
+
+
+def wait_for_first_member(addresses: tuple[str, ...] | list[str], process_id: int) -> None:
+    """A member other than the first waits until the first listens: Bytewax (timely) retries a
+    refused connection to it only after a whole second, which a 2-process replay of a few
+    seconds would otherwise lose about every other start."""
+    if process_id > 0 and addresses:
+        wait_listening(int(addresses[0].rsplit(":", 1)[1]))

@@ -27,6 +27,15 @@ from flows.charger import ChargerPipeline, Output
 from flows.config import FlowConfig
 
 SHARDS = 8
+# The key of shard i. Bytewax sends a key to worker ``hash(key) % workers``; these names hash
+# to 0..7 modulo 8, so 1, 2, 4 or 8 workers each hold an equal number of shards. (With
+# "shard-0".."shard-7", one of 2 workers held 6 shards: it did 3/4 of a 2-process replay.)
+# tests/flows/test_shard_routing.py checks this against the installed Bytewax. Changing a
+# key moves that shard's recovery state: ``LAYOUT`` names them, and a flow refuses a recovery
+# store written under another layout (``chargeline replay`` rebuilds it).
+SHARD_KEYS = ("shard-0-1", "shard-1-5", "shard-2-8", "shard-3-5", "shard-4-17", "shard-5-4",
+              "shard-6-28", "shard-7-7")
+LAYOUT = "shards " + " ".join(SHARD_KEYS)
 FLUSH_ROWS = 50_000
 OutItem = tuple[str, pa.RecordBatch]
 ShardItem = tuple[str, pa.Table | None, int]
@@ -47,14 +56,14 @@ def split_by_shard(item: tuple[str, Any, int]) -> list[tuple[str, ShardItem]]:
     """
     kind, table, clock = item
     if kind == "tick":
-        return [(f"shard-{i}", ("tick", None, clock)) for i in range(SHARDS)]
+        return [(key, ("tick", None, clock)) for key in SHARD_KEYS]
     ids = table.column("charge_point_id")
     unique = pc.unique(ids)
     shards = pa.array([shard_of(cp) for cp in unique.to_pylist()], type=pa.int32())
     row_shard = pc.take(shards, pc.index_in(ids, value_set=unique))
     # Only the shards with frames: the others wait for the next tick (about once a second
     # live), or each frames item would flush every shard into a file of its own.
-    return [(f"shard-{i}", ("frames", table.filter(pc.equal(row_shard, i)), clock))
+    return [(SHARD_KEYS[i], ("frames", table.filter(pc.equal(row_shard, i)), clock))
             for i in sorted(set(shards.to_pylist()))]
 
 
