@@ -31,6 +31,9 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
                    help="seconds a frame may wait for a peer that stopped reading")
     p.add_argument("--close-timeout", type=float, default=10.0,
                    help="seconds to wait for a closing handshake before dropping the socket")
+    p.add_argument("--open-timeout", type=float, default=60.0,
+                   help="seconds an accepted connection may take to complete its opening "
+                        "handshake (queued ones in a reconnect storm count too)")
     p.add_argument("--auth", action="store_true",
                    help="require HTTP Basic auth; unknown charge points are refused")
     p.add_argument("--unknown-chargers", choices=["reject", "accept"], default="reject",
@@ -52,6 +55,7 @@ def config_from(args: argparse.Namespace) -> Any:
         heartbeat_interval_s=args.heartbeat_interval, max_frame_bytes=args.max_frame_bytes,
         ping_interval_s=args.ping_interval, ping_timeout_s=args.ping_interval,
         send_timeout_s=args.send_timeout, close_timeout_s=args.close_timeout,
+        open_timeout_s=args.open_timeout,
         require_auth=args.auth, accept_unknown=args.unknown_chargers == "accept",
         tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
         rate_per_s=args.rate,
