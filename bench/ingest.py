@@ -1,7 +1,7 @@
 """Ingest throughput and latency: one ``chargeline serve`` (journaling, fsync group commit)
 beside a plain websockets echo server, driven by the same request-response clients.
 
-    python -m bench.ingest [--clients 50,500] [--seconds 8] [--rounds 2]
+    python -m bench.ingest [--clients 50,200,500] [--seconds 8] [--rounds 2]
 
 For each number of clients, the two servers take turns (echo, serve, echo, serve...) so that
 both see the machine of the same minute; the median round of each is reported. Each client
@@ -106,7 +106,7 @@ def compare(clients: int, seconds: float, rounds: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--clients", default="50,500",
+    parser.add_argument("--clients", default="50,200,500",
                         help="comma-separated numbers of concurrent clients")
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--rounds", type=int, default=2)
