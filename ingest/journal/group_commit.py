@@ -72,12 +72,12 @@ class GroupCommitJournal:
         if exc is not None:
             _tell(waiters, exc)
         else:
-            first = flight.result().start
+            ids = flight.result()
             self.commits += 1
-            self.frames_written += len(flight.result())
+            self.frames_written += len(ids)
             for done, offset, count in waiters:
                 if not done.done():
-                    done.set_result(range(first + offset, first + offset + count))
+                    done.set_result(range(ids.start + offset, ids.start + offset + count))
         self._commit_next()
 
     def _write_and_sync(self, encoded: EncodedBatch) -> range:
