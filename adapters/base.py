@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 from adapters.meter import Sample
 from adapters.state import ChargerState
 from adapters.timestamps import parse_charger_time
+from adapters.values import add_issue
+from canonical.enums import ValueIssue
 
 
 @cache
@@ -63,7 +65,7 @@ class Adapter:
         return tag, None
 
     def sample_transaction(self, key: str | None, raw: str | None, slot: str,
-                           state: ChargerState) -> tuple[str | None, str | None]:
+                           state: ChargerState) -> tuple[str | None, ValueIssue | None]:
         """(transaction key, value issue) for a sample: placeholders → the open transaction."""
         if key is None:
             return state.open_tx.get(slot), None
@@ -75,43 +77,44 @@ class Adapter:
             return
         if self.energy_scale != 1.0:
             sample.value *= self.energy_scale
-            sample.flag("scale_corrected")
+            sample.flag(ValueIssue.scale_corrected)
         if self.session_energy_register and tx_bound and sample.energy_kind == "register":
             sample.energy_kind = "session"
         if (self.begin_zero_is_placeholder and sample.value == 0
                 and sample.context == "Transaction.Begin"):
-            sample.flag("placeholder_zero")
+            sample.flag(ValueIssue.placeholder_zero)
             return
         if sample.is_register and sample.energy_kind == "register":
             self.track_register(sample, state, slot)
 
     def track_register(self, sample: Sample, state: ChargerState, slot: str) -> None:
-        """Remember the cumulative register; a lower value than before is flagged."""
-        last = state.last_register.get(slot)
-        if last is not None and sample.value < last:
-            sample.flag("register_decreased")
+        """Remember the cumulative register. Whether a lower value is a reset, a per-
+        transaction meter or a sample delivered late is for the flows to judge, from the
+        session's evidence in protocol order, not here in arrival order."""
         state.last_register[slot] = sample.value
 
     def stop_transaction_key(self, key: str | None, raw: str | None,
-                             state: ChargerState) -> tuple[str | None, str | None]:
+                             state: ChargerState) -> tuple[str | None, ValueIssue | None]:
         """(key, value issue) for a Stop: a placeholder id (Q16 -1, Q18 0) names the one
         transaction open on the charger, when there is exactly one."""
         if key is None and raw is not None and len(state.open_tx) == 1:
-            return next(iter(state.open_tx.values())), "placeholder_tx_id_resolved"
+            return next(iter(state.open_tx.values())), ValueIssue.placeholder_tx_id_resolved
         return key, None
 
     def review_start(self, fields: dict[str, Any], state: ChargerState, slot: str) -> None:
         """A start below the previous stop on the same slot is flagged (Q14, Q15)."""
         meter, last_stop = fields.get("meter_wh"), state.last_stop_wh.get(slot)
         if meter is not None and last_stop is not None and meter < last_stop:
-            fields["value_issue"] = "below_previous_stop"
+            fields["value_issues"] = add_issue(fields.get("value_issues", ()),
+                                               ValueIssue.below_previous_stop)
 
     def review_stop(self, fields: dict[str, Any], state: ChargerState) -> None:
         """A stop below its own start is flagged (Huawei Q8 repairs it)."""
         key, meter = fields.get("transaction_key"), fields.get("meter_wh")
         start = state.tx_start_wh.get(key) if key else None
         if meter is not None and start is not None and meter < start:
-            fields["value_issue"] = "stop_below_start"
+            fields["value_issues"] = add_issue(fields.get("value_issues", ()),
+                                               ValueIssue.stop_below_start)
 
     def review_status(self, fields: dict[str, Any], state: ChargerState, slot: str) -> None:
         """Status events carry the transaction open on their slot."""

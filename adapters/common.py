@@ -68,6 +68,7 @@ def close_transaction(state: ChargerState, key: str | None, slot: str | None,
                       meter_wh: float | None) -> None:
     if key is not None:
         state.tx_start_wh.pop(key, None)
+        state.remember(state.closed_tx, key, 1)
         if slot is not None and state.open_tx.get(slot) == key:
             del state.open_tx[slot]
     if slot is not None and meter_wh is not None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from adapters.context import FrameContext
 from adapters.values import add_issue, default_unit, to_float, to_int, to_si, to_text
-from canonical.enums import EventType
+from canonical.enums import REPAIRED, EventType, ValueIssue
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 
@@ -41,15 +41,15 @@ class Sample:
     context: str | None = None
     location: str | None = None
     energy_kind: str | None = None
-    value_issue: str | None = None
+    value_issues: tuple[ValueIssue, ...] = ()
     times: dict[str, Any] | None = None
 
     @property
     def is_register(self) -> bool:
         return self.measurand == ENERGY_REGISTER and self.phase is None
 
-    def flag(self, issue: str) -> None:
-        self.value_issue = add_issue(self.value_issue, issue)
+    def flag(self, issue: ValueIssue) -> None:
+        self.value_issues = add_issue(self.value_issues, issue)
 
 
 def read_meter_values(ctx: FrameContext, meter_values: Any, slot: str,
@@ -120,14 +120,14 @@ def _convert(sample: Sample, real_unit: str | None, multiplier: int) -> None:
     unit = sample.raw_unit or default_unit(sample.measurand)
     if real_unit and real_unit != unit:
         unit = real_unit
-        sample.flag("unit_corrected")
+        sample.flag(ValueIssue.unit_corrected)
     value = sample.value * 10.0**multiplier if multiplier else sample.value
     if not unit:
         sample.value, sample.unit = value, ""
         return
     sample.value, sample.unit, known = to_si(value, unit)
     if not known:
-        sample.flag("unknown_unit")
+        sample.flag(ValueIssue.unknown_unit)
     elif sample.unit in ("Wh", "varh"):
         sample.energy_kind = "interval" if sample.measurand.endswith(".Interval") else "register"
 
@@ -143,7 +143,8 @@ def _phase_sums(samples: list[Sample]) -> list[Sample]:
         total = totals.get(key)
         if total is None:
             totals[key] = Sample(s.measurand, s.value, s.unit, None, s.raw_unit, None,
-                                 s.context, s.location, s.energy_kind, "phases_summed", s.times)
+                                 s.context, s.location, s.energy_kind,
+                                 (ValueIssue.phases_summed,), s.times)
         else:
             total.value += s.value
     return list(totals.values())
@@ -156,25 +157,23 @@ def emit_samples(ctx: FrameContext, samples: list[Sample], **common: Any) -> Non
         ctx.emit(EventType.meter_sample, measurand=s.measurand, phase=s.phase,
                  context=s.context, location=s.location, value=s.value, unit=s.unit,
                  raw_value=s.raw_value, raw_unit=s.raw_unit, meter_wh=energy,
-                 energy_kind=s.energy_kind, value_issue=s.value_issue,
+                 energy_kind=s.energy_kind, value_issues=s.value_issues,
                  **(s.times or {}), **common)
 
 
-#: Issues after which a value is still the meter reading (repaired, or exact but derived).
-BENIGN_ISSUES = frozenset({"phases_summed", "unit_corrected", "scale_corrected", "rounded"})
+def _benign(issues: tuple[ValueIssue, ...]) -> bool:
+    """The value is still the meter reading (repaired, or exact but derived)."""
+    return all(issue in REPAIRED for issue in issues)
 
 
-def _benign(issue: str | None) -> bool:
-    return issue is None or all(part in BENIGN_ISSUES for part in issue.split(","))
-
-
-def start_meter(samples: list[Sample], context: str) -> tuple[float | None, str | None]:
+def start_meter(samples: list[Sample],
+                context: str) -> tuple[float | None, tuple[ValueIssue, ...]]:
     """(meter Wh, issue) for a 2.0.1 transaction event: its trusted register sample, if any."""
     registers = [s for s in samples if s.is_register and s.energy_kind != "interval"]
     preferred = [s for s in registers if s.context == context] or registers
-    trusted = [s for s in preferred if _benign(s.value_issue)]
+    trusted = [s for s in preferred if _benign(s.value_issues)]
     if trusted:
-        return trusted[0].value, trusted[0].value_issue
+        return trusted[0].value, trusted[0].value_issues
     if preferred:
-        return None, preferred[0].value_issue
-    return None, None
+        return None, preferred[0].value_issues
+    return None, ()

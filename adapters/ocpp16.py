@@ -27,7 +27,7 @@ from adapters.common import (
 from adapters.context import FrameContext
 from adapters.meter import emit_samples, read_meter_values
 from adapters.values import add_issue, to_float, to_int, to_text, tx_id_of
-from canonical.enums import EventType
+from canonical.enums import EventType, ValueIssue
 from canonical.events import CanonicalEvent
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(CanonicalEvent))
@@ -73,7 +73,7 @@ def start_transaction(ctx: FrameContext, payload: dict[str, Any]) -> None:
     fields: dict[str, Any] = {
         "connector_id": connector, "id_tag": tag, "meter_wh": meter, "energy_kind": "register",
         "raw_value": to_text(payload.get("meterStart")), "detail": detail,
-        "value_issue": None if meter is not None else "missing_meter",
+        "value_issues": () if meter is not None else (ValueIssue.missing_meter,),
         **ctx.times(payload.get("timestamp"))}
     ctx.adapter.review_start(fields, ctx.state, str(connector))
     event = ctx.emit(EventType.transaction_started, **fields)
@@ -91,8 +91,7 @@ def start_answered(ctx: FrameContext, payload: Any, error: str | None = None) ->
     key, raw = tx_id_of(answer.get("transactionId"))
     info = answer.get("idTagInfo")
     status = to_text(info.get("status")) if isinstance(info, dict) else error
-    event = CanonicalEvent(**held).replace(transaction_key=key, transaction_id_raw=raw,
-                                           status=status)
+    event = _held(held).replace(transaction_key=key, transaction_id_raw=raw, status=status)
     ctx.events.append(event)
     slot = str(event.connector_id)
     open_transaction(ctx.state, slot, key, event.meter_wh)
@@ -100,7 +99,14 @@ def start_answered(ctx: FrameContext, payload: Any, error: str | None = None) ->
 
 def release_start(held: dict[str, Any]) -> CanonicalEvent:
     """A held start whose answer never came: emitted with ``transaction_key`` None."""
-    return CanonicalEvent(**held).replace(reason="no_csms_answer")
+    return _held(held).replace(reason="no_csms_answer")
+
+
+def _held(held: dict[str, Any]) -> CanonicalEvent:
+    """A held start's event again (its fields went through the JSON state: lists back to
+    the tuple of issues)."""
+    issues = tuple(ValueIssue(i) for i in held.get("value_issues") or ())
+    return CanonicalEvent(**{**held, "value_issues": issues})
 
 
 def stop_transaction(ctx: FrameContext, payload: dict[str, Any]) -> None:
@@ -118,10 +124,10 @@ def stop_transaction(ctx: FrameContext, payload: dict[str, Any]) -> None:
     fields: dict[str, Any] = {
         **common, "id_tag": tag, "meter_wh": meter, "energy_kind": "register", "detail": detail,
         "raw_value": to_text(payload.get("meterStop")), "reason": to_text(payload.get("reason")),
-        "value_issue": None if meter is not None else "missing_meter",
+        "value_issues": () if meter is not None else (ValueIssue.missing_meter,),
         **ctx.times(payload.get("timestamp"))}
     if key_issue:
-        fields["value_issue"] = add_issue(fields["value_issue"], key_issue)
+        fields["value_issues"] = add_issue(fields["value_issues"], key_issue)
     ctx.adapter.review_stop(fields, state)
     ctx.emit(EventType.transaction_stopped, **fields)
     close_transaction(state, key, slot, fields["meter_wh"])

@@ -5,7 +5,7 @@ TransactionEvent carries its own transactionId: ``Started`` → ``transaction_st
 offline, triggerReason (``trigger``), stoppedReason (``reason``) and chargingState
 (``status``). Its meterValue also becomes ``meter_sample`` events, emitted after it.
 ``meter_wh`` on the transaction event is its trusted ``Transaction.Begin``/``End`` register
-(None, with the sample's ``value_issue``, when that register is a placeholder).
+(None, with the sample's ``value_issues``, when that register is a placeholder).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def transaction_event(ctx: FrameContext, payload: dict[str, Any]) -> None:
               "transaction_key": key, "transaction_id_raw": raw,
               "seq_no": to_int(payload.get("seqNo"))}
     fields: dict[str, Any] = {
-        **common, "id_tag": tag, "detail": detail, "meter_wh": meter, "value_issue": issue,
+        **common, "id_tag": tag, "detail": detail, "meter_wh": meter, "value_issues": issue,
         "energy_kind": "register" if meter is not None else None,
         "offline": offline if isinstance(offline, bool) else None,
         "trigger": to_text(payload.get("triggerReason")),
@@ -107,7 +107,8 @@ def _review_and_track(ctx: FrameContext, event_type: EventType, fields: dict[str
     ctx.emit(event_type, **fields)
     if event_type is EventType.transaction_stopped:
         close_transaction(state, key, slot, fields["meter_wh"])
-    elif event_type is EventType.transaction_started or state.open_tx.get(slot) != key:
+    elif event_type is EventType.transaction_started or (
+            state.open_tx.get(slot) != key and key not in state.closed_tx):  # Q30: late Updated
         open_transaction(state, slot, key, fields["meter_wh"])
 
 

@@ -36,6 +36,8 @@ class ChargerState:
     last_register: dict[str, float] = field(default_factory=dict)
     #: slot → meter at the last stop (Wh).
     last_stop_wh: dict[str, float] = field(default_factory=dict)
+    #: transaction keys ended (bounded): a late ``Updated`` does not open them again.
+    closed_tx: dict[str, int] = field(default_factory=dict)
     #: slot → a register value doubted once (a spike, or a reset if the next one agrees).
     suspect_register: dict[str, float] = field(default_factory=dict)
     #: Heartbeats since the last BootNotification (the clock is synced after the first).

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from canonical.enums import ValueIssue
+
 #: Transaction ids chargers send when they have none (Q7, Q16, Q17, Q18).
 PLACEHOLDER_TX_IDS = frozenset({"-1", "0", str(2**63 - 1)})
 
@@ -101,6 +103,11 @@ def to_si(value: float, unit: str) -> tuple[float, str, bool]:
     return value * known[1], known[0], True
 
 
-def add_issue(current: str | None, issue: str) -> str:
-    """Issues accumulate comma-separated, in the order found (``"queued_replay,spike"``)."""
-    return issue if not current else f"{current},{issue}"
+def add_issue(current: tuple[ValueIssue, ...], issue: ValueIssue) -> tuple[ValueIssue, ...]:
+    """Value issues accumulate as a set, in the order found."""
+    return current if issue in current else (*current, issue)
+
+
+def add_note(current: str | None, note: str) -> str:
+    """Timestamp notes accumulate comma-separated, in the order found."""
+    return note if not current else f"{current},{note}"

@@ -1,7 +1,8 @@
 """Arrow schemas built from the record dataclasses, so each record has exactly one definition.
 
 A field typed ``UtcNs`` is an ``int`` of nanoseconds since the epoch (UTC) in Python and an
-Arrow ``timestamp[ns, tz=UTC]`` on disk. ``list[str]`` becomes ``list<string>``. ``X | None``
+Arrow ``timestamp[ns, tz=UTC]`` on disk. ``list[str]`` and ``tuple[X, ...]`` become
+``list<...>``; a ``StrEnum`` is its string. ``X | None``
 is nullable; anything else is not.
 """
 
@@ -12,13 +13,14 @@ import itertools
 import types
 import typing
 from collections.abc import Iterable, Sequence
+from enum import StrEnum
 from functools import cache
 from operator import attrgetter
 from typing import Annotated, Any, TypeVar
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: events.value_issue (text) became value_issues (list)
 
 TIMESTAMP_NS = pa.timestamp("ns", tz="UTC")
 
@@ -48,9 +50,11 @@ def _arrow_type(hint: Any) -> tuple[pa.DataType, bool]:
         return inner, True
     if origin is Annotated:
         return TIMESTAMP_NS, False
-    if origin is list:
-        (item,) = typing.get_args(hint)
+    if origin in (list, tuple):
+        item = typing.get_args(hint)[0]
         return pa.list_(_arrow_type(item)[0]), False
+    if isinstance(hint, type) and issubclass(hint, StrEnum):
+        return pa.string(), False
     if hint in _SCALARS:
         return _SCALARS[hint], False
     raise TypeError(f"no Arrow mapping for type hint {hint!r}")

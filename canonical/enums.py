@@ -101,6 +101,7 @@ class AlertKind(StrEnum):
     meter_mismatch = "meter_mismatch"
     meter_reset = "meter_reset"
     meter_unit_error = "meter_unit_error"
+    meter_implausible = "meter_implausible"
     stuck_session = "stuck_session"
     charger_offline = "charger_offline"
     boot_loop = "boot_loop"
@@ -122,3 +123,78 @@ class SessionStatus(StrEnum):
     stuck = "stuck"
     orphan_stop = "orphan_stop"
     abandoned = "abandoned"
+    void = "void"
+
+
+class SessionFlag(StrEnum):
+    """Why a session reads as it does (``SessionRecord.flags``). ``HOLDS_BILLING`` are the
+    flags that keep a finished session out of billing until someone looks; the warehouse
+    joins its ``session_flags`` table (generated from this enum), never matches text."""
+
+    # billing holds: the energy or the session itself is in doubt
+    meter_reset = "meter_reset"
+    meter_unit_error = "meter_unit_error"
+    meter_mismatch = "meter_mismatch"
+    meter_implausible = "meter_implausible"
+    conflicting_stop = "conflicting_stop"
+    stop_without_start = "stop_without_start"
+    start_missing = "start_missing"
+    duplicate_update = "duplicate_update"
+    # recorded, billed as is
+    stop_resent = "stop_resent"
+    duplicate_stop = "duplicate_stop"
+    update_resent = "update_resent"
+    duplicate_start = "duplicate_start"
+    phantom = "phantom"
+    phantom_of = "phantom_of"
+    late_stop = "late_stop"
+    late_evidence = "late_evidence"
+    per_transaction_meter = "per_transaction_meter"
+    no_transaction_id = "no_transaction_id"
+    placeholder_start_meter = "placeholder_start_meter"
+    recovered_from_stuck = "recovered_from_stuck"
+    start_after_stop = "start_after_stop"
+    start_late = "start_late"
+    stuck = "stuck"
+    superseded = "superseded"
+    backfilled = "backfilled"
+
+
+HOLDS_BILLING = frozenset({
+    SessionFlag.meter_reset, SessionFlag.meter_unit_error, SessionFlag.meter_mismatch,
+    SessionFlag.meter_implausible, SessionFlag.conflicting_stop, SessionFlag.stop_without_start,
+    SessionFlag.start_missing, SessionFlag.duplicate_update})
+
+
+class ValueIssue(StrEnum):
+    """What an adapter doubts or repaired about a value (``CanonicalEvent.value_issues``).
+
+    ``REPAIRED`` members leave the value the meter's true reading; ``UNTRUSTED`` members make
+    it evidence only, never a register reading to bill from; ``BACKLOG`` members mark a frame
+    the charger queued (never clock evidence).
+    """
+
+    placeholder_zero = "placeholder_zero"
+    unit_corrected = "unit_corrected"
+    scale_corrected = "scale_corrected"
+    rounded = "rounded"
+    phases_summed = "phases_summed"
+    l1_only_total = "l1_only_total"
+    spike = "spike"
+    register_reset = "register_reset"
+    queued_replay = "queued_replay"
+    connector0_sum = "connector0_sum"
+    unknown_unit = "unknown_unit"
+    missing_meter = "missing_meter"
+    synthesized_stop = "synthesized_stop"
+    below_previous_stop = "below_previous_stop"
+    stop_below_start = "stop_below_start"
+    stop_one_below_start_repaired = "stop_one_below_start_repaired"
+    placeholder_tx_id_resolved = "placeholder_tx_id_resolved"
+
+
+REPAIRED = frozenset({ValueIssue.phases_summed, ValueIssue.l1_only_total,
+                      ValueIssue.unit_corrected, ValueIssue.scale_corrected, ValueIssue.rounded})
+UNTRUSTED = frozenset({ValueIssue.spike, ValueIssue.queued_replay, ValueIssue.placeholder_zero,
+                       ValueIssue.connector0_sum, ValueIssue.unknown_unit})
+BACKLOG = frozenset({ValueIssue.queued_replay, ValueIssue.synthesized_stop})

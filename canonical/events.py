@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from canonical.arrow import UtcNs
+from canonical.enums import ValueIssue
 
 
 @dataclass(slots=True)
@@ -28,8 +29,8 @@ class CanonicalEvent:
     transactionId or the 2.0.1 transactionId, as text; None where a placeholder was sent.
     ``energy_kind`` says what an energy value means: ``register`` (cumulative meter),
     ``session`` (energy since the transaction began), ``interval`` (energy in the last period).
-    ``value_issue`` marks a value the adapter doubts or repaired (``placeholder_zero``,
-    ``unit_corrected``, ``spike``...): flows treat it as evidence, not as truth.
+    ``value_issues`` marks a value the adapter doubts or repaired (``ValueIssue``: a typed
+    set, stored as ``list<string>``): flows treat such a value as evidence, not as truth.
     """
 
     event_id: str
@@ -63,7 +64,7 @@ class CanonicalEvent:
     raw_unit: str | None = None
     meter_wh: float | None = None
     energy_kind: str | None = None
-    value_issue: str | None = None
+    value_issues: tuple[ValueIssue, ...] = ()
     vendor: str | None = None
     model: str | None = None
     serial: str | None = None

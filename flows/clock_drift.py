@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import deque
 from statistics import median
 
-from canonical.enums import AlertKind, EventType
+from canonical.enums import BACKLOG, AlertKind, EventType
 from canonical.events import CanonicalEvent
 from canonical.findings import Alert
 from flows.alerts import make_alert
@@ -26,7 +26,6 @@ WINDOW = 15
 _LIVE_TYPES = frozenset({EventType.status_changed, EventType.transaction_started,
                          EventType.transaction_updated, EventType.transaction_stopped,
                          EventType.meter_sample, EventType.security_event})
-_BACKLOG_ISSUES = ("queued_replay", "synthesized_stop")
 HOUR_S = 3600.0
 
 
@@ -74,7 +73,7 @@ class DriftEstimator:
     def _is_live(self, event: CanonicalEvent) -> bool:
         if event.charger_at is None or event.event_type not in _LIVE_TYPES:
             return False
-        if event.offline or (event.value_issue and event.value_issue in _BACKLOG_ISSUES):
+        if event.offline or any(issue in BACKLOG for issue in event.value_issues):
             return False
         return event.event_type != EventType.meter_sample or event.context in (
             None, "Sample.Periodic", "Sample.Clock")

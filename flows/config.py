@@ -20,8 +20,12 @@ class FlowConfig:
     - ``boot_loop_boots`` within ``boot_loop_window_s``; ``flap_connects`` within
       ``flap_window_s``.
     - ``mismatch_tolerance_wh`` (or ``mismatch_tolerance_pct`` of the session) before a meter
-      disagreement is an alert; ``max_power_w``: more than this between two registers is a
-      unit error, not energy.
+      disagreement is an alert.
+    - ``max_power_w`` / ``max_power_ac_w``: the most a charger of unknown kind (or DC) / an AC
+      charger can deliver; energy past it in a session's duration is implausible
+      (``flows.plausibility``); ``plausible_min_wh``: sessions below it are not judged.
+    - ``stop_tolerance_wh`` / ``stop_tolerance_pct``: how far a second stop's meterStop may
+      differ before the session is held (``flows.stops``).
     - ``minute_grace_s``: a health minute closes this long after it ends.
     """
 
@@ -37,4 +41,8 @@ class FlowConfig:
     mismatch_tolerance_wh: float = 50.0
     mismatch_tolerance_pct: float = 2.0
     max_power_w: float = 400_000.0
+    max_power_ac_w: float = 44_000.0
+    stop_tolerance_wh: float = 50.0
+    stop_tolerance_pct: float = 1.0
+    plausible_min_wh: float = 500.0
     minute_grace_s: float = 5.0

@@ -29,33 +29,26 @@ if TYPE_CHECKING:
     from flows.session import Session
 
 
-def samples_energy(s: Session) -> float | None:
-    if s.first_register_wh is None or s.last_register_wh is None:
-        return None
-    return s.last_register_wh - s.first_register_wh + s.reset_loss_wh
-
-
 def billable(s: Session) -> tuple[float | None, str, float | None]:
     """(energy Wh, rule, samples' energy Wh) for a session (see the module docstring)."""
-    samples_wh = samples_energy(s)
-    start, stop = s.meter_start_wh, s.meter_stop_wh
-    if start is not None and stop is not None and stop + s.reset_loss_wh >= start:
-        rule = "register_delta_across_reset" if s.reset_loss_wh else "register_delta"
-        return round(stop - start + s.reset_loss_wh, 3), rule, samples_wh
-    if s.session_register_wh is not None:
-        return round(s.session_register_wh + s.session_register_lost_wh, 3), \
+    w = s.walk
+    samples_wh = w.samples_energy()
+    start, stop, loss = s.meter_start_wh, s.meter_stop_wh, w.reset_loss_wh
+    if start is not None and stop is not None and stop + loss >= start:
+        rule = "register_delta_across_reset" if loss else "register_delta"
+        return round(stop - start + loss, 3), rule, samples_wh
+    if w.session_register_wh is not None:
+        return round(w.session_register_wh + w.session_register_lost_wh, 3), \
             "session_register", samples_wh
-    end = stop if stop is not None else s.last_register_wh
+    end = stop if stop is not None else w.last_register_wh
     previous = s.previous_stop_wh
     if not s.started and end is not None and previous is not None and previous <= end and (
-            s.first_register_wh is None or previous <= s.first_register_wh):
-        return round(end - previous + s.reset_loss_wh, 3), "previous_stop_as_start", samples_wh
-    if start is None and end is not None and s.first_register_wh is not None:
-        return round(end - s.first_register_wh + s.reset_loss_wh, 3), "first_sample_as_start", \
-            samples_wh
-    if start is not None and stop is None and s.last_register_wh is not None:
-        return round(max(0.0, s.last_register_wh - start + s.reset_loss_wh), 3), "so_far", \
-            samples_wh
-    if s.interval_sum_wh:
-        return round(s.interval_sum_wh, 3), "interval_sum", samples_wh
+            w.first_register_wh is None or previous <= w.first_register_wh):
+        return round(end - previous + loss, 3), "previous_stop_as_start", samples_wh
+    if start is None and end is not None and w.first_register_wh is not None:
+        return round(end - w.first_register_wh + loss, 3), "first_sample_as_start", samples_wh
+    if start is not None and stop is None and w.last_register_wh is not None:
+        return round(max(0.0, w.last_register_wh - start + loss), 3), "so_far", samples_wh
+    if w.interval_sum_wh:
+        return round(w.interval_sum_wh, 3), "interval_sum", samples_wh
     return None, "no_meter", samples_wh

@@ -1,39 +1,53 @@
 """Sessions of one charge point: start, updates, samples, stop(s) reconciled into ``Session``s.
 
-Rules (each a test in tests/flows/test_sessions.py):
+A session's energy, flags and alerts are a function of its deduplicated evidence in protocol
+order, not of arrival order (``flows.readings``, ``flows.review``). Rules (each a test in
+tests/flows/test_sessions.py and tests/flows/test_order_independence.py):
 
 - A session is keyed by its transaction id; one without (placeholder never resolved) gets
   ``<charge point>:start:<frame>`` / ``:stop:<frame>``.
 - A second start of the same transaction never makes a second session: after a reboot it is a
-  ``phantom_transaction`` (a replayed start), otherwise a ``duplicate_start``.
+  ``phantom_transaction`` (a replayed start), otherwise a ``duplicate_start``. A start whose
+  content equals another's on the same connector (idTag, meterStart, timestamp) under a new id
+  (an older central system answered a retried start with a second id) is the same physical
+  start: one session stands (the one with more evidence), the other is ``void`` — not stuck,
+  not billed — and a ``phantom_transaction`` alert names it.
 - A CALL resent under its own message id (our answer was lost) is a retransmission: ignored.
-- The first stop wins; later ones are ``duplicate_stop`` and change nothing — except that a
-  real Stop replaces one an adapter synthesized (Zaptec Q19: ``Available`` closes a session).
-  A stop received ``late_stop_s`` after its own time is accepted and flagged ``late_stop``.
-  A stop without a start makes an ``orphan_stop`` session, flagged, alerted; a start arriving
-  later completes it.
-  Samples or updates of a transaction never started open its session already (flag
+- Stops: every one is kept; the first in charger time bills (``flows.stops`` has the policy
+  table: identical resends are recorded, never held; differing ones alerted, held past the
+  tolerance). A real Stop replaces one an adapter synthesized (Zaptec Q19). A stop received
+  ``late_stop_s`` after its own time is accepted and flagged ``late_stop``. A stop without a
+  start makes an ``orphan_stop`` session, flagged, alerted; a start arriving later completes it.
+- Samples or updates of a transaction never started open its session already (flag
   ``start_missing``), so their meter readings are evidence for its energy.
-- Samples are evidence: a register going down is a reset (the energy before it still counts)
-  or, at a ~1000x ratio, a unit error (the sample is ignored); see ``flows.energy``.
 - A session silent for ``stuck_after_s`` while its charger is offline or silent is ``stuck``;
   any later sign of it makes it ``active`` (or ``completed``) again.
 - A session never stopped when a later transaction starts on its connector is ``abandoned``
   (flag ``superseded``); any later sign of it makes it ``active`` (or ``completed``) again.
+- Evidence about a session closed and forgotten long ago changes nothing (no new session).
 """
 
 from __future__ import annotations
 
-from canonical.enums import AlertKind, EventType, SessionStatus
+from bisect import insort
+
+from canonical.enums import AlertKind, EventType, SessionFlag, SessionStatus, ValueIssue
 from canonical.events import CanonicalEvent
 from canonical.findings import Alert, SessionRecord
 from flows.alerts import make_alert
 from flows.clock_drift import DriftEstimator
 from flows.config import FlowConfig, S
-from flows.meter_check import check_sample, check_start, check_stop
+from flows.plausibility import ChargerKind
+from flows.readings import reading_of
+from flows.review import review
 from flows.session import Session
+from flows.stops import StopEvidence, stop_of
+from flows.twins import resolve_twins, twin_key
 
 KEEP_CLOSED = 64
+KEEP_FORGOTTEN = 1024
+KEEP_STOPS_PER_SLOT = 16
+_CLOSED = (SessionStatus.completed, SessionStatus.orphan_stop, SessionStatus.void)
 
 
 class SessionBook:
@@ -45,7 +59,11 @@ class SessionBook:
         self.sessions: dict[str, Session] = {}
         self.dirty: list[str] = []
         self.last_boot_at: int = 0
-        self.last_stop_wh: dict[str, float] = {}
+        self.stops_by_slot: dict[str, list[tuple[int, float, str]]] = {}
+        self.twins: dict[tuple[object, ...], list[str]] = {}
+        self.forgotten: dict[str, None] = {}
+        self.kind = ChargerKind()
+        self.flushes = 0
 
     def active(self) -> list[Session]:
         return [s for s in self.sessions.values() if s.status == SessionStatus.active]
@@ -55,33 +73,39 @@ class SessionBook:
         if kind == EventType.booted:
             self.last_boot_at = e.server_received_at
             return []
+        if kind == EventType.meter_sample:
+            self.kind.see(e)
         if kind == EventType.transaction_started:
             return self._start(e, drift)
         if kind == EventType.transaction_stopped:
             return self._stop(e, drift)
-        if e.transaction_key is None:
+        if e.transaction_key is None or self._id(e.transaction_key) in self.forgotten:
             return []
         session = self.sessions.get(self._id(e.transaction_key))
         if session is None:
             if kind not in (EventType.meter_sample, EventType.transaction_updated):
                 return []
             session = self._new(e, self._id(e.transaction_key))
-            session.flag("start_missing")
-        alerts = self._touch(session, e)
+            session.flag(SessionFlag.start_missing)
+        self._touch(session, e)
         if kind == EventType.meter_sample:
-            alerts += check_sample(session, e, self.config)
+            reading = reading_of(e)
+            if reading is None or not session.add_reading(reading):
+                return []
         elif kind == EventType.transaction_updated and e.seq_no is not None:
-            if e.seq_no in session.seq_seen:
-                session.flag("duplicate_update")
-            session.seq_seen.append(e.seq_no)
+            self._update(session, e, e.seq_no)
         self._mark(session)
-        return alerts
+        return self._review(session, e)
 
     def flush(self, updated_at: int) -> list[SessionRecord]:
         """A new version of every session changed since the last flush."""
         out = [self.sessions[sid].to_record(updated_at) for sid in self.dirty
                if sid in self.sessions]
         self.dirty.clear()
+        self.flushes += 1
+        if self.flushes % 256 == 0:
+            for session in self.sessions.values():
+                session.release_evidence(updated_at)
         self._forget_closed()
         return out
 
@@ -92,25 +116,41 @@ class SessionBook:
         if session.session_id not in self.dirty:
             self.dirty.append(session.session_id)
 
-    def _touch(self, session: Session, e: CanonicalEvent) -> list[Alert]:
+    def _review(self, session: Session, e: CanonicalEvent) -> list[Alert]:
+        return review(session, self.kind.limit_w(self.config), self.config,
+                      e.server_received_at, e.frame_id)
+
+    def _touch(self, session: Session, e: CanonicalEvent) -> None:
         session.last_event_at = max(session.last_event_at, e.server_received_at)
         if session.status in (SessionStatus.stuck, SessionStatus.abandoned):
             if session.status == SessionStatus.stuck:
-                session.flag("recovered_from_stuck")
+                session.flag(SessionFlag.recovered_from_stuck)
             session.status = (SessionStatus.completed if session.stopped
                               else SessionStatus.active).value
-        return []
+
+    def _update(self, session: Session, e: CanonicalEvent, seq: int) -> None:
+        content = (e.charger_at, e.meter_wh, e.trigger, e.status)
+        seen = session.updates.get(seq)
+        if seen is None:
+            session.updates[seq] = content
+        elif seen == content:
+            session.flag(SessionFlag.update_resent)
+        else:
+            session.flag(SessionFlag.duplicate_update)
 
     def _new(self, e: CanonicalEvent, sid: str) -> Session:
         session = Session(sid, self.charge_point_id, e.protocol, e.transaction_key,
                           e.connector_id, e.evse_id, e.id_tag, last_event_at=e.server_received_at)
-        session.previous_stop_wh = self.last_stop_wh.get(self._slot(e))
+        at = e.charger_at if e.charger_at is not None else e.server_received_at
+        session.previous_stop_wh = self._previous_stop(self._slot(e), at, sid)
         self.sessions[sid] = session
         return session
 
     def _start(self, e: CanonicalEvent, drift: DriftEstimator) -> list[Alert]:
         sid = self._id(e.transaction_key) if e.transaction_key else \
             f"{self.charge_point_id}:start:{e.frame_id}"
+        if sid in self.forgotten:
+            return []
         session = self.sessions.get(sid)
         if session is not None and session.started:
             return self._repeated_start(session, e)
@@ -125,26 +165,42 @@ class SessionBook:
         session.connector_id = session.connector_id or e.connector_id
         session.evse_id = session.evse_id or e.evse_id
         if e.transaction_key is None:
-            session.flag("no_transaction_id")
-        if e.value_issue and "placeholder_zero" in e.value_issue:
-            session.flag("placeholder_start_meter")
+            session.flag(SessionFlag.no_transaction_id)
+        if ValueIssue.placeholder_zero in e.value_issues:
+            session.flag(SessionFlag.placeholder_start_meter)
         session.meter_start_wh = e.meter_wh
+        session.previous_stop_wh = self._previous_stop(self._slot(e), session.started_at, sid)
         self._start_came_late(session)
         self._supersede(session)
         self._mark(session)
-        previous = session.previous_stop_wh if session.stopped else \
-            self.last_stop_wh.get(self._slot(e))  # a late start: not against its own stop
-        return check_start(session, e, previous, self.config)
+        return self._twins(session, e) + self._review(session, e)
+
+    def _twins(self, session: Session, e: CanonicalEvent) -> list[Alert]:
+        key = twin_key(session)
+        if key is None:
+            return []
+        group = self.twins.setdefault(key, [])
+        if session.session_id not in group:
+            group.append(session.session_id)
+        if len(group) < 2:
+            return []
+        members = [self.sessions[sid] for sid in group if sid in self.sessions]
+        for member in members:
+            self._mark(member)
+        return resolve_twins(members, e)
 
     @staticmethod
     def _start_came_late(session: Session) -> None:
         """A start after its samples or its stop (out of order, e.g. a queue replayed after
         an outage) completes the session: what held it is resolved, the order is noted."""
-        late = [f for f in ("start_missing", "stop_without_start") if f in session.flags]
+        late = [f for f in (SessionFlag.start_missing, SessionFlag.stop_without_start)
+                if f in session.flags]
         if not late:
             return
-        session.flags = [f for f in session.flags if f not in late]
-        session.flag("start_after_stop" if "stop_without_start" in late else "start_late")
+        for name in late:
+            session.unflag(name)
+        session.flag(SessionFlag.start_after_stop if SessionFlag.stop_without_start in late
+                     else SessionFlag.start_late)
         if session.status == SessionStatus.orphan_stop:
             session.status = SessionStatus.completed.value
 
@@ -164,7 +220,7 @@ class SessionBook:
             old = other if other.started_at < new.started_at else new
             if not old.stopped and old.status in (SessionStatus.active, SessionStatus.stuck):
                 old.status = SessionStatus.abandoned.value
-                old.flag("superseded")
+                old.flag(SessionFlag.superseded)
                 self._mark(old)
 
     def _retransmitted(self, first_message_id: str | None, first_at: int | None,
@@ -180,7 +236,7 @@ class SessionBook:
             return []
         phantom = self.last_boot_at > (session.start_received_at or 0)
         kind = AlertKind.phantom_transaction if phantom else AlertKind.duplicate_start
-        if session.flag("phantom" if phantom else "duplicate_start"):
+        if session.flag(SessionFlag.phantom if phantom else SessionFlag.duplicate_start):
             self._mark(session)
         what = "replayed after a reboot" if phantom else "sent again"
         return [make_alert(kind, self.charge_point_id, session.session_id,
@@ -193,50 +249,72 @@ class SessionBook:
     def _stop(self, e: CanonicalEvent, drift: DriftEstimator) -> list[Alert]:
         sid = self._id(e.transaction_key) if e.transaction_key else \
             f"{self.charge_point_id}:stop:{e.frame_id}"
+        if sid in self.forgotten:
+            return []
         session = self.sessions.get(sid)
-        real = "synthesized_stop" not in (e.value_issue or "")
-        if session is not None and session.stopped and not (session.stop_synthesized and real):
-            return self._repeated_stop(session, e)
+        stop = stop_of(e)
+        if session is not None and any(self._retransmitted(s.message_id, s.received_at, e)
+                                       for s in session.stops):
+            return []
         alerts: list[Alert] = []
         if session is None or not session.started:
             session = session or self._new(e, sid)
-            session.status = SessionStatus.orphan_stop.value
-            session.flag("stop_without_start")
-            alerts.append(make_alert(
-                AlertKind.stop_without_start, self.charge_point_id, sid,
-                detected_at=e.server_received_at, event_time=e.charger_at, session_id=sid,
-                frame_id=e.frame_id, value=e.meter_wh, unit="Wh",
-                message=f"stop of transaction {e.transaction_key} whose start never came"))
+            if not session.stops:
+                session.status = SessionStatus.orphan_stop.value
+                session.flag(SessionFlag.stop_without_start)
+                alerts.append(make_alert(
+                    AlertKind.stop_without_start, self.charge_point_id, sid,
+                    detected_at=e.server_received_at, event_time=e.charger_at, session_id=sid,
+                    frame_id=e.frame_id, value=e.meter_wh, unit="Wh",
+                    message=f"stop of transaction {e.transaction_key} whose start never came"))
         self._touch(session, e)
-        self._close(session, e, drift)
-        return alerts + self._late(session, e) + check_stop(session, e, self.config)
-
-    def _close(self, session: Session, e: CanonicalEvent, drift: DriftEstimator) -> None:
-        session.stop_frame_id, session.stop_reason = e.frame_id, e.reason
-        session.stop_message_id = e.message_id
-        session.stopped_at = drift.correct(e.charger_at) or e.server_received_at
-        session.stopped_at_raw = e.charger_at_raw
-        session.meter_stop_wh = e.meter_wh
-        session.stop_synthesized = "synthesized_stop" in (e.value_issue or "")
-        session.id_tag = session.id_tag or e.id_tag
-        if session.status != SessionStatus.orphan_stop:
-            session.status = SessionStatus.completed.value
-        if e.meter_wh is not None:
-            self.last_stop_wh[self._slot_of(session)] = e.meter_wh
+        insort(session.stops, stop)
+        if session.stops[0] is stop:
+            self._close(session, stop, drift)
+            alerts += self._late(session, e)
         self._mark(session)
+        return alerts + self._review(session, e) + self._review_next(session, e)
 
-    def _repeated_stop(self, session: Session, e: CanonicalEvent) -> list[Alert]:
-        if self._retransmitted(session.stop_message_id, session.last_event_at, e):
+    def _close(self, session: Session, stop: StopEvidence, drift: DriftEstimator) -> None:
+        session.stop_frame_id, session.stop_reason = stop.frame_id, stop.reason
+        session.stop_message_id = stop.message_id
+        session.stopped_at = drift.correct(stop.charger_at) or stop.received_at
+        session.stopped_at_raw = stop.charger_at_raw
+        session.meter_stop_wh = stop.meter_wh
+        session.stop_synthesized = stop.synthesized
+        session.id_tag = session.id_tag or stop.id_tag
+        if session.status not in (SessionStatus.orphan_stop, SessionStatus.void):
+            session.status = SessionStatus.completed.value
+        if stop.meter_wh is not None and session.stopped_at is not None:
+            stops = self.stops_by_slot.setdefault(self._slot_of(session), [])
+            stops[:] = [s for s in stops if s[2] != session.session_id]
+            insort(stops, (session.stopped_at, stop.meter_wh, session.session_id))
+            del stops[:-KEEP_STOPS_PER_SLOT]
+
+    def _previous_stop(self, slot: str, before: int | None, sid: str) -> float | None:
+        """The meterStop of the latest session stopped on ``slot`` before ``before``."""
+        found = None
+        for stopped_at, meter_wh, other in self.stops_by_slot.get(slot, ()):
+            if before is not None and stopped_at > before:
+                break
+            if other != sid:
+                found = meter_wh
+        return found
+
+    def _review_next(self, stopped: Session, e: CanonicalEvent) -> list[Alert]:
+        """A stop that arrived late may be the previous stop of a session already seen."""
+        at, slot = stopped.stopped_at, self._slot_of(stopped)
+        later = [s for s in self.sessions.values() if s.started_at is not None and at is not None
+                 and s.started_at >= at and s is not stopped and self._slot_of(s) == slot]
+        if not later:
             return []
-        if session.flag("duplicate_stop"):
-            self._mark(session)
-        differs = e.meter_wh != session.meter_stop_wh
-        return [make_alert(AlertKind.duplicate_stop, self.charge_point_id, session.session_id,
-                           detected_at=e.server_received_at, event_time=e.charger_at,
-                           session_id=session.session_id, connector_id=session.connector_id,
-                           frame_id=e.frame_id, value=e.meter_wh, unit="Wh",
-                           message="stop sent again; the first one stands"
-                                   + (" (different meterStop)" if differs else ""))]
+        nxt = min(later, key=lambda s: s.started_at or 0)
+        previous = self._previous_stop(slot, nxt.started_at, nxt.session_id)
+        if previous == nxt.previous_stop_wh:
+            return []
+        nxt.previous_stop_wh = previous
+        self._mark(nxt)
+        return self._review(nxt, e)
 
     def _late(self, session: Session, e: CanonicalEvent) -> list[Alert]:
         if session.stopped_at is None or e.charger_at is None:
@@ -244,7 +322,7 @@ class SessionBook:
         delay_s = (e.server_received_at - session.stopped_at) / S
         if delay_s < self.config.late_stop_s:
             return []
-        session.flag("late_stop")
+        session.flag(SessionFlag.late_stop)
         return [make_alert(AlertKind.late_stop, self.charge_point_id, session.session_id,
                            detected_at=e.server_received_at, event_time=session.stopped_at,
                            session_id=session.session_id, connector_id=session.connector_id,
@@ -273,7 +351,7 @@ class SessionBook:
     def _stuck(self, session: Session, at: int) -> Alert:
         session.status = SessionStatus.stuck.value
         session.stuck_episodes += 1
-        session.flag("stuck")
+        session.flag(SessionFlag.stuck)
         self._mark(session)
         silent_s = (at - session.last_event_at) / S
         return make_alert(AlertKind.stuck_session, self.charge_point_id,
@@ -292,7 +370,11 @@ class SessionBook:
     def _forget_closed(self) -> None:
         if len(self.sessions) <= 2 * KEEP_CLOSED:  # amortized: trim in steps, not every flush
             return
-        done = (SessionStatus.completed, SessionStatus.orphan_stop)
-        closed = [sid for sid, s in self.sessions.items() if s.status in done]
+        closed = [sid for sid, s in self.sessions.items() if s.status in _CLOSED]
         for sid in closed[: max(0, len(closed) - KEEP_CLOSED)]:
             del self.sessions[sid]
+            self.forgotten[sid] = None
+        for sid in list(self.forgotten)[: max(0, len(self.forgotten) - KEEP_FORGOTTEN)]:
+            del self.forgotten[sid]
+        live = set(self.sessions)
+        self.twins = {k: g for k, g in self.twins.items() if live.intersection(g)}

@@ -4,6 +4,7 @@ kept as evidence (``queued_replay``), never attached to the session running now.
 
 from adapters.base import Adapter
 from adapters.state import ChargerState
+from canonical.enums import ValueIssue
 
 INT64_MAX = str(2**63 - 1)
 
@@ -14,7 +15,7 @@ class Alfen(Adapter):
     vendor = r"(?i)alfen"
 
     def sample_transaction(self, key: str | None, raw: str | None, slot: str,
-                           state: ChargerState) -> tuple[str | None, str | None]:
+                           state: ChargerState) -> tuple[str | None, ValueIssue | None]:
         if raw is not None and raw.strip() == INT64_MAX:
-            return None, "queued_replay"
+            return None, ValueIssue.queued_replay
         return super().sample_transaction(key, raw, slot, state)

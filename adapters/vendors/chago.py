@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.base import Adapter
 from adapters.state import ChargerState
-from adapters.values import add_issue
+from adapters.values import add_note
 
 
 class Chago(Adapter):
@@ -19,5 +19,5 @@ class Chago(Adapter):
         super().review_status(fields, state, slot)
         if state.heartbeats_since_boot == 0 and fields.get("charger_at") is not None:
             fields["charger_at"] = None
-            fields["timestamp_issue"] = add_issue(fields.get("timestamp_issue"),
+            fields["timestamp_issue"] = add_note(fields.get("timestamp_issue"),
                                                   "unsynced_after_boot")

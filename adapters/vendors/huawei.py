@@ -7,6 +7,7 @@ from typing import Any
 from adapters.base import Adapter
 from adapters.meter import Sample
 from adapters.state import ChargerState
+from canonical.enums import ValueIssue
 
 
 class Huawei(Adapter):
@@ -17,7 +18,7 @@ class Huawei(Adapter):
     def review_sample(self, sample: Sample, state: ChargerState, slot: str,
                       tx_bound: bool) -> None:
         if sample.energy_kind is not None and (sample.raw_unit or "").lower() == "kwh":
-            sample.flag("rounded")
+            sample.flag(ValueIssue.rounded)
         super().review_sample(sample, state, slot, tx_bound)
 
     def review_stop(self, fields: dict[str, Any], state: ChargerState) -> None:
@@ -25,6 +26,6 @@ class Huawei(Adapter):
         start = state.tx_start_wh.get(key) if key else None
         if meter is not None and start is not None and meter == start - 1:
             fields["meter_wh"] = start
-            fields["value_issue"] = "stop_one_below_start_repaired"
+            fields["value_issues"] = (ValueIssue.stop_one_below_start_repaired,)
             return
         super().review_stop(fields, state)

@@ -5,6 +5,7 @@ P40 firmware 1.2.2's x10 energy error is declared in ``vendors.toml`` (data only
 from adapters.base import Adapter
 from adapters.meter import Sample
 from adapters.state import ChargerState
+from canonical.enums import ValueIssue
 
 
 class Keba(Adapter):
@@ -21,6 +22,6 @@ class Keba(Adapter):
     def review_sample(self, sample: Sample, state: ChargerState, slot: str,
                       tx_bound: bool) -> None:
         if slot == "0" and sample.energy_kind is not None:
-            sample.flag("connector0_sum")
+            sample.flag(ValueIssue.connector0_sum)
             return
         super().review_sample(sample, state, slot, tx_bound)

@@ -6,6 +6,7 @@ row that agree on the new level are a real reset (``register_reset``)."""
 from adapters.base import Adapter
 from adapters.meter import Sample
 from adapters.state import ChargerState
+from canonical.enums import ValueIssue
 
 #: A register step above this (Wh) between two samples is not energy a charger can deliver.
 MAX_STEP_WH = 1_000_000.0
@@ -24,12 +25,12 @@ class Wallbox(Adapter):
             return
         suspect = state.suspect_register.get(slot)
         if suspect is not None and abs(sample.value - suspect) <= MAX_STEP_WH / 1000:
-            sample.flag("register_reset")
+            sample.flag(ValueIssue.register_reset)
             state.suspect_register.pop(slot, None)
             state.last_register[slot] = sample.value
             return
         state.suspect_register[slot] = sample.value
-        sample.flag("spike")
+        sample.flag(ValueIssue.spike)
 
     def review_start(self, fields: dict[str, object], state: ChargerState, slot: str) -> None:
         meter, last_stop = fields.get("meter_wh"), state.last_stop_wh.get(slot)

@@ -27,8 +27,8 @@ def q01_q12(ev: Events) -> None:
     assert started.charger_at == ns("2024-05-01T12:00:03Z")
     assert started.timestamp_issue == "no_offset_assumed_utc"
     begin, periodic = of_type(ev, "meter_sample")
-    assert (begin.value, begin.value_issue) == (0.0, "placeholder_zero")
-    assert (periodic.meter_wh, periodic.value_issue) == (3500.0, None)
+    assert (begin.value, begin.value_issues) == (0.0, ("placeholder_zero",))
+    assert (periodic.meter_wh, periodic.value_issues) == (3500.0, ())
 
 
 def q02(ev: Events) -> None:
@@ -65,7 +65,7 @@ def q06_q26(ev: Events) -> None:
     sample = of_type(ev, "meter_sample")[0]
     assert sample.adapter == "openevse-422"
     assert (sample.meter_wh, sample.raw_value, sample.raw_unit) == (5146.0, "5.146", "Wh")
-    assert sample.value_issue == "unit_corrected"
+    assert sample.value_issues == ("unit_corrected",)
 
 
 def q07(ev: Events) -> None:
@@ -76,16 +76,16 @@ def q07(ev: Events) -> None:
 
 
 def q08(ev: Events) -> None:
-    assert of_type(ev, "meter_sample")[0].value_issue == "rounded"
+    assert of_type(ev, "meter_sample")[0].value_issues == ("rounded",)
     stop = of_type(ev, "transaction_stopped")[0]
     assert stop.meter_wh == 269460.0  # not 269459: an empty session, not a meter going back
-    assert stop.value_issue == "stop_one_below_start_repaired"
+    assert stop.value_issues == ("stop_one_below_start_repaired",)
 
 
 def q09(ev: Events) -> None:
     sample = of_type(ev, "meter_sample")[0]
     assert sample.adapter == "keba-p40-fw122"
-    assert sample.meter_wh == 12345.0 and sample.value_issue == "scale_corrected"
+    assert sample.meter_wh == 12345.0 and sample.value_issues == ("scale_corrected",)
 
 
 def q10_q26(ev: Events) -> None:
@@ -99,7 +99,7 @@ def q10_q26(ev: Events) -> None:
 
 def q11(ev: Events) -> None:
     started = of_type(ev, "transaction_started")[0]
-    assert started.meter_wh is None and started.value_issue == "placeholder_zero"
+    assert started.meter_wh is None and started.value_issues == ("placeholder_zero",)
     assert started.offline is True and started.seq_no == 0
     stopped = of_type(ev, "transaction_stopped")[0]
     assert stopped.meter_wh == 910083.0
@@ -107,17 +107,17 @@ def q11(ev: Events) -> None:
 
 
 def q13_q14(ev: Events) -> None:
-    issues = [s.value_issue for s in of_type(ev, "meter_sample")]
-    assert issues == [None, "spike", None, "spike", None]
+    issues = [s.value_issues for s in of_type(ev, "meter_sample")]
+    assert issues == [(), ("spike",), (), ("spike",), ()]
     restart = of_type(ev, "transaction_started")[1]
-    assert restart.value_issue is None
+    assert restart.value_issues == ()
     assert restart.detail == "counted_after_stop:120Wh"
 
 
 def q15(ev: Events) -> None:
     after_reboot = of_type(ev, "transaction_started")[1]
     assert after_reboot.meter_wh == 0.0
-    assert after_reboot.value_issue == "below_previous_stop"
+    assert after_reboot.value_issues == ("below_previous_stop",)
 
 
 def q16_q27(ev: Events) -> None:
@@ -125,13 +125,13 @@ def q16_q27(ev: Events) -> None:
     assert started.id_tag == stopped.id_tag == "04A2B3C4"
     assert started.detail == "idtag_serial_suffix_removed"
     assert stopped.transaction_key == "161" and stopped.transaction_id_raw == "-1"
-    assert stopped.value_issue == "placeholder_tx_id_resolved"
-    assert of_type(ev, "meter_sample")[0].value_issue == "connector0_sum"
+    assert stopped.value_issues == ("placeholder_tx_id_resolved",)
+    assert of_type(ev, "meter_sample")[0].value_issues == ("connector0_sum",)
 
 
 def q17(ev: Events) -> None:
     replayed, live = of_type(ev, "meter_sample")
-    assert replayed.transaction_key is None and replayed.value_issue == "queued_replay"
+    assert replayed.transaction_key is None and replayed.value_issues == ("queued_replay",)
     assert replayed.context == "CurrentMax"
     assert live.transaction_key == "171"
 
@@ -144,7 +144,7 @@ def q18(ev: Events) -> None:
 def q19(ev: Events) -> None:
     stop = of_type(ev, "transaction_stopped")[0]
     assert (stop.transaction_key, stop.reason, stop.meter_wh) == ("191", "implicit_stop", 4000.0)
-    assert stop.value_issue == "synthesized_stop"
+    assert stop.value_issues == ("synthesized_stop",)
 
 
 def q20(ev: Events) -> None:
@@ -180,10 +180,10 @@ def q26_serial(ev: Events) -> None:
 
 
 def q26_units(ev: Events) -> None:
-    samples = {(s.measurand, s.value_issue): s for s in of_type(ev, "meter_sample")}
-    assert samples[("Frequency", None)].unit == "Hz"
-    assert ("Request.Energy", None) in samples
-    assert samples[("Energy.Active.Import.Register", "phases_summed")].meter_wh == 3600.0
+    samples = {(s.measurand, s.value_issues): s for s in of_type(ev, "meter_sample")}
+    assert samples[("Frequency", ())].unit == "Hz"
+    assert ("Request.Energy", ()) in samples
+    assert samples[("Energy.Active.Import.Register", ("phases_summed",))].meter_wh == 3600.0
     assert of_type(ev, "quarantine")[0].quarantine_reason == "unparseable_value"
 
 

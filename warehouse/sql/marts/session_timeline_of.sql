@@ -47,7 +47,8 @@ event_rows as (
         concat_ws(
             ' ', e.event_type, e.status, e.id_tag, e.reason, e.measurand,
             cast(e.value as varchar) || coalesce(' ' || e.unit, ''),
-            'meter_wh=' || cast(e.meter_wh as varchar), e.value_issue, e.quarantine_reason
+            'meter_wh=' || cast(e.meter_wh as varchar),
+            nullif(array_to_string(e.value_issues, ','), ''), e.quarantine_reason
         ) as summary,
         cast(null as varchar) as raw
     from session_frames as f

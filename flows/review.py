@@ -1,0 +1,69 @@
+"""A session judged from its evidence: every flag and alert recomputed, never accumulated.
+
+``review(session, ...)`` runs after each event that touched the session. It folds the new
+readings (all again when one came out of order), then — for a stopped session — settles a
+pending register drop with the stop, judges the stops (``flows.stops``), the start and stop
+against the meter (``flows.meter_check``) and the physics (``flows.plausibility``). The
+session's judged flags are replaced, not added to, so late evidence can clear them; alerts
+are named by their evidence (a reading's time, a stop's time, the session), so a finding
+made again is the same alert, emitted once.
+"""
+
+from __future__ import annotations
+
+from canonical.enums import SessionFlag
+from canonical.findings import Alert
+from flows.alerts import make_alert
+from flows.config import FlowConfig
+from flows.energy import billable
+from flows.meter_check import Found, check_start, check_stop
+from flows.meter_walk import Finding, settle
+from flows.plausibility import FLAG_OF, judge
+from flows.session import Session
+from flows.stops import judge_stops
+
+
+def review(s: Session, limit_w: float, config: FlowConfig, detected_at: int,
+           frame_id: int | None) -> list[Alert]:
+    found: list[Found] = [_of_walk(f) for f in s.refold(config)]
+    flags, start_found = check_start(s, config)
+    found += start_found
+    if s.stopped:
+        flags |= _judge_stopped(s, limit_w, config, found)
+    s.judged = flags
+    alerts = []
+    for f in found:
+        alert = _alert(s, f, detected_at, frame_id)
+        if alert.alert_id not in s.alerted:
+            s.alerted.add(alert.alert_id)
+            alerts.append(alert)
+    return alerts
+
+
+def _of_walk(f: Finding) -> Found:
+    return f.kind, str(f.reading.at), f.amount_wh, f.message, f.reading.at
+
+
+def _judge_stopped(s: Session, limit_w: float, config: FlowConfig,
+                   found: list[Found]) -> set[SessionFlag]:
+    if s.walk.pending_drop is not None and s.meter_stop_wh is not None:
+        found += [_of_walk(f) for f in settle(s.walk, s.meter_stop_wh, config)]
+        s.stale = True  # the next reading folds again from the start, then settles again
+    energy = billable(s)[0]
+    flags, stop_found = judge_stops(s.stops, energy, config)
+    found += [(f.kind, f"stop{f.stop.at}", f.amount_wh, f.message, f.stop.charger_at)
+              for f in stop_found]
+    mismatch, mismatch_found = check_stop(s, config)
+    found += mismatch_found
+    physics = judge(s, energy, limit_w, config)
+    found += [(kind, "physics", wh, message, s.stopped_at) for kind, wh, message in physics]
+    return flags | mismatch | {FLAG_OF[kind] for kind, _, _ in physics}
+
+
+def _alert(s: Session, f: Found, detected_at: int, frame_id: int | None) -> Alert:
+    kind, about, amount_wh, message, event_time = f
+    return make_alert(kind, s.charge_point_id, f"{s.session_id}@{about}" if about
+                      else s.session_id, detected_at=detected_at, event_time=event_time,
+                      session_id=s.session_id,
+                      connector_id=s.connector_id, frame_id=frame_id,
+                      value=round(amount_wh, 3), unit="Wh", message=message)
