@@ -17,6 +17,7 @@ SEVERITY: dict[AlertKind, Severity] = {
     AlertKind.meter_mismatch: Severity.critical,
     AlertKind.meter_reset: Severity.warning,
     AlertKind.meter_unit_error: Severity.critical,
+    AlertKind.meter_implausible: Severity.critical,
     AlertKind.stuck_session: Severity.critical,
     AlertKind.charger_offline: Severity.warning,
     AlertKind.boot_loop: Severity.critical,

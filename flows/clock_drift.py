@@ -3,9 +3,12 @@
 Evidence is the charger's own timestamp on frames it sends *live* — status changes,
 transaction events, periodic samples — one offset per frame. Offline backlog (queued samples,
 ``offline`` 2.0.1 events, synthesized stops) is left out, and so is any offset more than 2 h
-from the running estimate (a Stop delivered hours late): its offset is the delay, not the clock.
+from the running estimate (a Stop delivered hours late): its offset is the delay, not the clock;
+and so is a transaction message stamped before the connection it came on opened (a back-fill
+after weeks offline, Q33: sent at reconnect, its age is the queue's, not the clock's).
 
-The estimate is the median of the last 15 offsets. Alerts: ``clock_unsynced`` for 1970 times,
+The estimate is the median of the last 15 offsets. Alerts: ``clock_unsynced`` for 1970 times
+and for a clock off by more than a day (a wrong date, not a zone),
 ``clock_timezone_offset`` when the estimate is a whole number of hours (±2 min, not 0),
 ``clock_drift`` otherwise past ``drift_alert_s``. One alert per episode (until the clock is
 back within bounds).
@@ -27,6 +30,8 @@ _LIVE_TYPES = frozenset({EventType.status_changed, EventType.transaction_started
                          EventType.transaction_updated, EventType.transaction_stopped,
                          EventType.meter_sample, EventType.security_event})
 HOUR_S = 3600.0
+DAY_S = 86400.0
+QUEUED_MARGIN_NS = 600 * S
 
 
 class DriftEstimator:
@@ -40,6 +45,7 @@ class DriftEstimator:
         self.unsynced_boot: int | None = None
         self.last_boot_frame: int = 0
         self.last_frame: int = -1
+        self.connected_at: int | None = None
 
     @property
     def estimate_s(self) -> float | None:
@@ -58,6 +64,9 @@ class DriftEstimator:
         if event.event_type == EventType.booted:
             self.last_boot_frame = event.frame_id
             return []
+        if event.event_type == EventType.connected:
+            self.connected_at = event.server_received_at
+            return []
         if event.timestamp_issue and "pre_sync_1970" in event.timestamp_issue:
             return self._unsynced(event)
         if not self._is_live(event) or event.frame_id == self.last_frame:
@@ -75,8 +84,27 @@ class DriftEstimator:
             return False
         if event.offline or any(issue in BACKLOG for issue in event.value_issues):
             return False
+        if event.event_type != EventType.status_changed and self._queued(event.charger_at):
+            return False
         return event.event_type != EventType.meter_sample or event.context in (
             None, "Sample.Periodic", "Sample.Clock")
+
+    def _queued(self, charger_at: int) -> bool:
+        """A transaction message stamped before this connection opened (by the charger's
+        clock as estimated so far) was queued, not sent live: a back-fill after weeks offline
+        (Q33) is the age of the queue, not the clock's offset."""
+        at = self.correct(charger_at) or charger_at
+        return self.connected_at is not None and at < self.connected_at - QUEUED_MARGIN_NS
+
+    def _wrong_date(self, event: CanonicalEvent, estimate: float) -> list[Alert]:
+        """Off by more than a day: a wrong date, not a zone (365 days is whole hours too)."""
+        self.open_episode = f"{AlertKind.clock_unsynced.value}@{event.frame_id}"
+        return [make_alert(AlertKind.clock_unsynced, self.charge_point_id,
+                           f"date{event.frame_id}", detected_at=event.server_received_at,
+                           event_time=event.charger_at, value=round(estimate, 3), unit="s",
+                           frame_id=event.frame_id,
+                           message=f"charger clock off by {estimate / DAY_S:+.1f} days: its "
+                                   "date is wrong", detail=event.charger_at_raw)]
 
     def _unsynced(self, event: CanonicalEvent) -> list[Alert]:
         if self.unsynced_boot == self.last_boot_frame:
@@ -95,11 +123,13 @@ class DriftEstimator:
         if abs(estimate) <= self.config.drift_alert_s:
             self.open_episode = None
             return []
+        if self.open_episode is not None:
+            return []
+        if abs(estimate) > DAY_S:
+            return self._wrong_date(event, estimate)
         hours = round(estimate / HOUR_S)
         whole_hours = hours != 0 and abs(estimate - hours * HOUR_S) <= 120.0
         kind = AlertKind.clock_timezone_offset if whole_hours else AlertKind.clock_drift
-        if self.open_episode is not None:
-            return []
         self.open_episode = f"{kind.value}@{event.frame_id}"
         what = f"{hours:+d} h time-zone offset" if whole_hours else f"{estimate:+.0f} s drift"
         return [make_alert(kind, self.charge_point_id, f"frame{event.frame_id}",

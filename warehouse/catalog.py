@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from warehouse.layout import table_glob, warehouse_dir
 from warehouse.tables import TABLES
+from warehouse.vocabulary import vocabulary_sql
 from warehouse.writer import WarehouseWriter
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -41,8 +42,9 @@ def catalog_path(data_dir: Path) -> Path:
 
 
 def view_sql() -> list[tuple[str, str]]:
-    """(view or macro name, its SQL) for every SQL file, in layer order."""
-    views = []
+    """(view or macro name, its SQL): the vocabulary tables, then every SQL file, in layer
+    order."""
+    views = vocabulary_sql()
     for layer in LAYERS:
         for path in sorted((SQL_DIR / layer).glob("*.sql")):
             views.append((path.stem, path.read_text()))

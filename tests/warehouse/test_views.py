@@ -83,11 +83,15 @@ def test_catalog_holds_only_views_and_ensure_is_idempotent(data_dir: Path) -> No
 def test_finance_holds_sessions_with_open_anomalies(put, rows) -> None:
     put("sessions", [session("1"), session("2", flags=["meter_mismatch"]),
                      session("3", status="active", stopped_at=None),
-                     session("4"), session("5", status="orphan_stop", flags=["orphan_stop"]),
+                     session("4", flags=["conflicting_stop", "duplicate_stop"]),
+                     session("5", status="orphan_stop", flags=["orphan_stop"]),
                      session("6", flags=["phantom", "recovered_from_stuck", "stuck"]),
                      session("7", status="abandoned", stopped_at=None, meter_stop_wh=None,
-                             energy_rule="samples", flags=["superseded"])])
+                             energy_rule="samples", flags=["superseded"]),
+                     session("8", flags=["stop_resent", "duplicate_stop", "per_transaction_meter"]),
+                     session("9", status="void", flags=["phantom_of"])])
     put("alerts", [alert("a4", kind="duplicate_stop", session_id="CP1/4"),
+                   alert("a8", kind="duplicate_stop", session_id="CP1/8"),
                    alert("a5", kind="clock_drift", session_id="CP1/1"),
                    alert("a6", kind="stuck_session", session_id="CP1/6"),
                    alert("a7", kind="phantom_transaction", session_id="CP1/6")])
@@ -98,7 +102,7 @@ def test_finance_holds_sessions_with_open_anomalies(put, rows) -> None:
          "energy_kwh": 7.0, "id_tag": "TAG1"},
         {"session_id": "CP1/2", "billable": False, "hold_reason": "meter_mismatch",
          "period": "2026-01", "energy_kwh": 7.0, "id_tag": "TAG1"},
-        {"session_id": "CP1/4", "billable": False, "hold_reason": "duplicate_stop",
+        {"session_id": "CP1/4", "billable": False, "hold_reason": "conflicting_stop",
          "period": "2026-01", "energy_kwh": 7.0, "id_tag": "TAG1"},
         {"session_id": "CP1/5", "billable": False, "hold_reason": "orphan_stop",
          "period": "2026-01", "energy_kwh": 7.0, "id_tag": "TAG1"},
@@ -106,7 +110,9 @@ def test_finance_holds_sessions_with_open_anomalies(put, rows) -> None:
          "period": "2026-01", "energy_kwh": 7.0, "id_tag": "TAG1"},
         {"session_id": "CP1/7", "billable": False, "hold_reason": "abandoned",  # never stopped
          "period": "2026-01", "energy_kwh": 7.0, "id_tag": "TAG1"},
-    ]
+        {"session_id": "CP1/8", "billable": True, "hold_reason": None,  # benign resend,
+         "period": "2026-01", "energy_kwh": 7.0, "id_tag": "TAG1"},  # per-transaction meter
+    ]  # CP1/9 is void (one physical start under a second id): never billed
 
 
 def test_timeline_orders_frames_answers_and_events(put, rows) -> None:

@@ -2,31 +2,34 @@
 -- start, or abandoned: never stopped, its connector has moved on) with billable energy in
 -- kWh, the driver and the billing period (UTC month of the stop, or of the start when there
 -- is no stop). billable is false, with hold_reason saying why, when an anomaly blocks billing:
--- a blocking flag on the session, an alert of a blocking kind about it, a status other than
--- completed, or no/negative energy. Not blocking: a phantom start (billed once by
--- construction) and a session that was stuck but came back and completed with a real stop.
+-- a flag that holds billing (the session_flags table, generated from the SessionFlag enum), a
+-- status other than completed, or no/negative energy. A void session (one physical start
+-- under a second transaction id) is not billed at all. Not blocking: identical resent stops,
+-- a phantom start (billed once by construction), a per-transaction meter, a session that was
+-- stuck but came back and completed with a real stop.
 with
 
 finished_sessions as (
     select * from sessions where status in ('completed', 'orphan_stop', 'abandoned')
 ),
 
-blocking_alerts as (
-    select session_id, list(distinct kind) as kinds
-    from alerts
-    where session_id is not null
-        and regexp_matches(kind, 'mismatch|duplicate|orphan|reset|unit_error|without_start')
-    group by session_id
+session_flag_rows as (
+    select session_id, unnest(flags) as flag from finished_sessions
+),
+
+flag_holds as (
+    select r.session_id, list(distinct r.flag) as reasons
+    from session_flag_rows as r
+    inner join session_flags as f on f.flag = r.flag
+    where f.holds_billing
+    group by r.session_id
 ),
 
 holds as (
     select
         s.*,
         list_sort(list_distinct(list_concat(
-            list_filter(s.flags, lambda f: regexp_matches(
-                f, 'mismatch|duplicate|orphan|reset|unit_error|without_start|start_missing'
-            )),
-            coalesce(b.kinds, []),
+            coalesce(h.reasons, []),
             case when s.status <> 'completed' then [s.status] else [] end,
             case
                 when s.energy_wh is null then ['no_energy']
@@ -35,7 +38,7 @@ holds as (
             end
         ))) as hold_reasons
     from finished_sessions as s
-    left join blocking_alerts as b on b.session_id = s.session_id
+    left join flag_holds as h on h.session_id = s.session_id
 ),
 
 final as (
