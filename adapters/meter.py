@@ -10,14 +10,18 @@ Rules, in order, for each sampledValue:
   was sent. An unknown unit keeps the value as sent with ``value_issue`` ``unknown_unit``.
 - ``energy_kind``: ``interval`` for ``*.Interval`` measurands, else ``register``; a vendor
   adapter may say ``session`` (ABB Q10). ``meter_wh`` is set on ``Energy.Active.Import.*``.
-- Energy registers sent only per phase get one extra phase-less sample, their sum
-  (``value_issue`` ``phases_summed``).
+- A measurand sent only per phase gets one extra phase-less sample, its total: a power or
+  energy register present only as ``L1`` (no other phase, no phase-less value of the same
+  measurand and context) is the total itself (``l1_only_total``: DC and single-phase chargers
+  tag their totals L1, Ruisu Q28); other per-phase energy is summed (``phases_summed``).
+  Per-phase values (L1, L2, L3 of a three-phase charger; voltage and current) are kept as sent.
 - A sampledValue without a numeric value is quarantined (``unparseable_value``); the others
   of the same frame are kept.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +87,7 @@ def _element(ctx: FrameContext, element: dict[str, Any], slot: str,
         if sample is not None:
             sample.times = times
             out.append(sample)
-    out.extend(_phase_sums(out))
+    out.extend(_phase_totals(out))
     for sample in out:
         ctx.adapter.review_sample(sample, ctx.state, slot, tx_bound)
     return out
@@ -132,22 +136,33 @@ def _convert(sample: Sample, real_unit: str | None, multiplier: int) -> None:
         sample.energy_kind = "interval" if sample.measurand.endswith(".Interval") else "register"
 
 
-def _phase_sums(samples: list[Sample]) -> list[Sample]:
-    """A phase-less total for energy registers sent only per phase."""
-    totals: dict[tuple[str, str | None], Sample] = {}
-    whole = {(s.measurand, s.context) for s in samples if s.phase is None}
+def _phase_totals(samples: list[Sample]) -> list[Sample]:
+    """Phase-less totals for measurands sent only per phase (see the module docstring)."""
+    by_key: dict[tuple[str, str | None], list[Sample]] = {}
     for s in samples:
-        if s.phase is None or s.unit != "Wh" or (s.measurand, s.context) in whole:
+        by_key.setdefault((s.measurand, s.context), []).append(s)
+    totals = []
+    for group in by_key.values():
+        if any(s.phase is None for s in group):
             continue
-        key = (s.measurand, s.context)
-        total = totals.get(key)
-        if total is None:
-            totals[key] = Sample(s.measurand, s.value, s.unit, None, s.raw_unit, None,
-                                 s.context, s.location, s.energy_kind,
-                                 (ValueIssue.phases_summed,), s.times)
-        else:
-            total.value += s.value
-    return list(totals.values())
+        if len(group) == 1 and group[0].phase == "L1" and _total_when_l1_only(group[0]):
+            totals.append(_total(group[0], group[0].value, ValueIssue.l1_only_total))
+        elif energy := [s for s in group if s.unit == "Wh"]:
+            totals.append(_total(energy[0], sum(s.value for s in energy),
+                                 ValueIssue.phases_summed))
+    return totals
+
+
+def _total_when_l1_only(sample: Sample) -> bool:
+    """Power and energy registers: a lone L1 value of these is the charger's total."""
+    if sample.measurand == "Power.Active.Import":
+        return sample.unit == "W"
+    return sample.measurand.endswith(".Register") and sample.unit in ("Wh", "varh")
+
+
+def _total(first: Sample, value: float, issue: ValueIssue) -> Sample:
+    return dataclasses.replace(first, value=value, raw_value=None, phase=None,
+                               value_issues=(issue,))
 
 
 def emit_samples(ctx: FrameContext, samples: list[Sample], **common: Any) -> None:
