@@ -85,11 +85,11 @@ def transaction_event(ctx: FrameContext, payload: dict[str, Any]) -> None:
     offline = payload.get("offline")
     common = {"evse_id": slot_number(slot), "connector_id": to_int(evse.get("connectorId")),
               "transaction_key": key, "transaction_id_raw": raw,
-              "seq_no": to_int(payload.get("seqNo"))}
+              "seq_no": to_int(payload.get("seqNo")),
+              "offline": offline if isinstance(offline, bool) else None}
     fields: dict[str, Any] = {
         **common, "id_tag": tag, "detail": detail, "meter_wh": meter, "value_issues": issue,
         "energy_kind": "register" if meter is not None else None,
-        "offline": offline if isinstance(offline, bool) else None,
         "trigger": to_text(payload.get("triggerReason")),
         "reason": to_text(info.get("stoppedReason")), "status": to_text(info.get("chargingState")),
         **ctx.times(payload.get("timestamp"))}

@@ -26,12 +26,13 @@ from flows.alerts import make_alert
 from flows.config import FlowConfig, S
 
 WINDOW = 15
+RECENT = 64  # charger times of transaction messages already taken as evidence
 _LIVE_TYPES = frozenset({EventType.status_changed, EventType.transaction_started,
                          EventType.transaction_updated, EventType.transaction_stopped,
                          EventType.meter_sample, EventType.security_event})
 HOUR_S = 3600.0
 DAY_S = 86400.0
-QUEUED_MARGIN_NS = 600 * S
+QUEUED_MARGIN_NS = 60 * S
 
 
 class DriftEstimator:
@@ -46,6 +47,8 @@ class DriftEstimator:
         self.last_boot_frame: int = 0
         self.last_frame: int = -1
         self.connected_at: int | None = None
+        self.recent: deque[int] = deque(maxlen=RECENT)
+        self.newest_at = 0  # the newest charger time taken since the connection opened
 
     @property
     def estimate_s(self) -> float | None:
@@ -62,10 +65,10 @@ class DriftEstimator:
 
     def apply(self, event: CanonicalEvent) -> list[Alert]:
         if event.event_type == EventType.booted:
-            self.last_boot_frame = event.frame_id
+            self.last_boot_frame, self.newest_at = event.frame_id, 0
             return []
         if event.event_type == EventType.connected:
-            self.connected_at = event.server_received_at
+            self.connected_at, self.newest_at = event.server_received_at, 0
             return []
         if event.timestamp_issue and "pre_sync_1970" in event.timestamp_issue:
             return self._unsynced(event)
@@ -84,10 +87,21 @@ class DriftEstimator:
             return False
         if event.offline or any(issue in BACKLOG for issue in event.value_issues):
             return False
-        if event.event_type != EventType.status_changed and self._queued(event.charger_at):
+        if event.event_type != EventType.status_changed and (
+                self._queued(event.charger_at) or self._seen(event.charger_at)):
             return False
         return event.event_type != EventType.meter_sample or event.context in (
             None, "Sample.Periodic", "Sample.Clock")
+
+    def _seen(self, charger_at: int) -> bool:
+        """A time already taken, or one before the newest already taken on this connection:
+        a message sent again (retransmitted, a sample repeated in a later message, Q29/Q32)
+        or held back in a queue and delivered after newer ones (Q30) is not live."""
+        if charger_at in self.recent or charger_at < self.newest_at - QUEUED_MARGIN_NS:
+            return True
+        self.recent.append(charger_at)
+        self.newest_at = max(self.newest_at, charger_at)
+        return False
 
     def _queued(self, charger_at: int) -> bool:
         """A transaction message stamped before this connection opened (by the charger's

@@ -232,13 +232,20 @@ class SessionBook:
             self.last_boot_at <= (first_at or 0)
 
     def _repeated_start(self, session: Session, e: CanonicalEvent) -> list[Alert]:
+        """The same transaction started again: after a reboot a replay (``phantom``,
+        alerted); otherwise a resend (flag ``duplicate_start``), alerted only when its
+        content differs — an identical resend under a new message id is benign."""
         if self._retransmitted(session.start_message_id, session.start_received_at, e):
             return []
         phantom = self.last_boot_at > (session.start_received_at or 0)
-        kind = AlertKind.phantom_transaction if phantom else AlertKind.duplicate_start
         if session.flag(SessionFlag.phantom if phantom else SessionFlag.duplicate_start):
             self._mark(session)
-        what = "replayed after a reboot" if phantom else "sent again"
+        same = (e.meter_wh, e.charger_at_raw, e.id_tag or session.id_tag) == (
+            session.meter_start_wh, session.started_at_raw, session.id_tag)
+        if not phantom and same:
+            return []
+        kind = AlertKind.phantom_transaction if phantom else AlertKind.duplicate_start
+        what = "replayed after a reboot" if phantom else "sent again with other content"
         return [make_alert(kind, self.charge_point_id, session.session_id,
                            detected_at=e.server_received_at, event_time=e.charger_at,
                            session_id=session.session_id, connector_id=session.connector_id,
