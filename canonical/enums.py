@@ -158,6 +158,7 @@ class SessionFlag(StrEnum):
     stuck = "stuck"
     superseded = "superseded"
     backfilled = "backfilled"
+    start_refused = "start_refused"
 
 
 HOLDS_BILLING = frozenset({

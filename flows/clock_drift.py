@@ -33,6 +33,7 @@ _LIVE_TYPES = frozenset({EventType.status_changed, EventType.transaction_started
 HOUR_S = 3600.0
 DAY_S = 86400.0
 QUEUED_MARGIN_NS = 60 * S
+QUEUED_AGE_NS = 2 * 3600 * S
 
 
 class DriftEstimator:
@@ -88,7 +89,8 @@ class DriftEstimator:
         if event.offline or any(issue in BACKLOG for issue in event.value_issues):
             return False
         if event.event_type != EventType.status_changed and (
-                self._queued(event.charger_at) or self._seen(event.charger_at)):
+                self._queued(event.charger_at, event.server_received_at)
+                or self._seen(event.charger_at)):
             return False
         return event.event_type != EventType.meter_sample or event.context in (
             None, "Sample.Periodic", "Sample.Clock")
@@ -103,11 +105,15 @@ class DriftEstimator:
         self.newest_at = max(self.newest_at, charger_at)
         return False
 
-    def _queued(self, charger_at: int) -> bool:
+    def _queued(self, charger_at: int, received_at: int) -> bool:
         """A transaction message stamped before this connection opened (by the charger's
-        clock as estimated so far) was queued, not sent live: a back-fill after weeks offline
-        (Q33) is the age of the queue, not the clock's offset."""
+        clock as estimated so far), or hours before it arrived, was queued, not sent live: a
+        back-fill after weeks offline (Q33) is the age of the queue, not the clock's offset.
+        (A clock hours behind still shows in its status notifications, which are not
+        queued.)"""
         at = self.correct(charger_at) or charger_at
+        if at < received_at - QUEUED_AGE_NS:
+            return True
         return self.connected_at is not None and at < self.connected_at - QUEUED_MARGIN_NS
 
     def _wrong_date(self, event: CanonicalEvent, estimate: float) -> list[Alert]:

@@ -4,8 +4,10 @@
 already folded makes the session fold all of them again from a fresh ``Walk`` (see
 ``flows.session``), so the result depends on the evidence, not on when it came.
 
-- A register going down inside the session is a ``meter_reset`` (the energy before it still
-  counts, ``reset_loss_wh``), or at a ~1000x ratio a ``meter_unit_error`` (ignored). A drop to
+- A register restarting near 0 inside the session is a ``meter_reset`` (the energy before it
+  still counts, ``reset_loss_wh``); one going back only part of the way is suspect data
+  (``meter_implausible``, held, nothing added); at a ~1000x ratio a ``meter_unit_error``
+  (ignored). A drop to
   ~1/1000 is ambiguous — a meter restarting at 0 can land there by chance — so it waits for the
   next reading in order: back at scale, it was a unit error; still low, a reset. A step up of
   ~1000x is a unit error at once. Readings an adapter distrusts as a spike (Wallbox, Q13) are
@@ -163,12 +165,17 @@ def _take(w: Walk, r: Reading, config: FlowConfig) -> list[Finding]:
     last = w.last_register_wh
     found = []
     if last is not None and r.value < last - config.mismatch_tolerance_wh:
-        restarted_at_zero = r.value < 0.1 * last  # a reset; else a rollback to the value
-        w.reset_loss_wh += last - (0.0 if restarted_at_zero else r.value)
-        w.flags.add(SessionFlag.meter_reset)
-        found.append(Finding(AlertKind.meter_reset, last - r.value,
-                             f"register went down by {last - r.value:.0f} Wh inside the session",
-                             r))
+        if r.value < 0.1 * last:  # the meter restarted at 0: what it counted before counts
+            w.reset_loss_wh += last
+            w.flags.add(SessionFlag.meter_reset)
+            found.append(Finding(AlertKind.meter_reset, last - r.value,
+                                 f"register restarted at {r.value:.0f} Wh from {last:.0f} Wh "
+                                 "inside the session", r))
+        else:  # going backwards part of the way is no restart: suspect data (Q34), held
+            w.flags.add(SessionFlag.meter_implausible)
+            found.append(Finding(AlertKind.meter_implausible, last - r.value,
+                                 f"register went back {last - r.value:.0f} Wh inside the "
+                                 "session", r))
     w.last_register_wh = r.value
     return found
 

@@ -31,7 +31,14 @@ from __future__ import annotations
 
 from bisect import insort
 
-from canonical.enums import AlertKind, EventType, SessionFlag, SessionStatus, ValueIssue
+from canonical.enums import (
+    AlertKind,
+    EventType,
+    Protocol,
+    SessionFlag,
+    SessionStatus,
+    ValueIssue,
+)
 from canonical.events import CanonicalEvent
 from canonical.findings import Alert, SessionRecord
 from flows.alerts import make_alert
@@ -154,6 +161,9 @@ class SessionBook:
         session = self.sessions.get(sid)
         if session is not None and session.started:
             return self._repeated_start(session, e)
+        refused = e.protocol == Protocol.v16 and e.status not in (None, "Accepted")
+        if refused and e.transaction_key is None:
+            return []  # refused, no id: the charger starts nothing (Q31 swept the real one)
         session = session or self._new(e, sid)
         self._touch(session, e)
         session.start_frame_id, session.start_received_at = e.frame_id, e.server_received_at
@@ -171,7 +181,10 @@ class SessionBook:
         session.meter_start_wh = e.meter_wh
         session.previous_stop_wh = self._previous_stop(self._slot(e), session.started_at, sid)
         self._start_came_late(session)
-        self._supersede(session)
+        if refused:
+            session.flag(SessionFlag.start_refused)
+        else:
+            self._supersede(session)
         self._mark(session)
         return self._twins(session, e) + self._review(session, e)
 
