@@ -49,6 +49,7 @@ class DriftEstimator:
         self.last_frame: int = -1
         self.connected_at: int | None = None
         self.recent: deque[int] = deque(maxlen=RECENT)
+        self.recent_set: set[int] = set()
         self.newest_at = 0  # the newest charger time taken since the connection opened
 
     @property
@@ -99,9 +100,12 @@ class DriftEstimator:
         """A time already taken, or one before the newest already taken on this connection:
         a message sent again (retransmitted, a sample repeated in a later message, Q29/Q32)
         or held back in a queue and delivered after newer ones (Q30) is not live."""
-        if charger_at in self.recent or charger_at < self.newest_at - QUEUED_MARGIN_NS:
+        if charger_at in self.recent_set or charger_at < self.newest_at - QUEUED_MARGIN_NS:
             return True
+        if len(self.recent) == RECENT:
+            self.recent_set.discard(self.recent[0])
         self.recent.append(charger_at)
+        self.recent_set.add(charger_at)
         self.newest_at = max(self.newest_at, charger_at)
         return False
 

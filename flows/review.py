@@ -24,13 +24,23 @@ from flows.stops import judge_stops
 
 
 def review(s: Session, limit_w: float, config: FlowConfig, detected_at: int,
-           frame_id: int | None) -> list[Alert]:
+           frame_id: int | None, *, readings_only: bool = False) -> list[Alert]:
+    """``readings_only``: only readings changed on a running session (the common case, a
+    sample): fold them; nothing else it is judged on has moved."""
     found: list[Found] = [_of_walk(f) for f in s.refold(config)]
+    if readings_only and not s.stopped:
+        return _emit(s, found, detected_at, frame_id)
     flags, start_found = check_start(s, config)
     found += start_found
     if s.stopped:
         flags |= _judge_stopped(s, limit_w, config, found)
     s.judged = flags
+    return _emit(s, found, detected_at, frame_id)
+
+
+def _emit(s: Session, found: list[Found], detected_at: int,
+          frame_id: int | None) -> list[Alert]:
+    """Alerts for the findings not alerted before (a finding made again is the same alert)."""
     alerts = []
     for f in found:
         alert = _alert(s, f, detected_at, frame_id)

@@ -102,7 +102,7 @@ class SessionBook:
         elif kind == EventType.transaction_updated and e.seq_no is not None:
             self._update(session, e, e.seq_no)
         self._mark(session)
-        return self._review(session, e)
+        return self._review(session, e, readings_only=True)
 
     def flush(self, updated_at: int) -> list[SessionRecord]:
         """A new version of every session changed since the last flush."""
@@ -123,9 +123,10 @@ class SessionBook:
         if session.session_id not in self.dirty:
             self.dirty.append(session.session_id)
 
-    def _review(self, session: Session, e: CanonicalEvent) -> list[Alert]:
+    def _review(self, session: Session, e: CanonicalEvent, *,
+                readings_only: bool = False) -> list[Alert]:
         return review(session, self.kind.limit_w(self.config), self.config,
-                      e.server_received_at, e.frame_id)
+                      e.server_received_at, e.frame_id, readings_only=readings_only)
 
     def _touch(self, session: Session, e: CanonicalEvent) -> None:
         session.last_event_at = max(session.last_event_at, e.server_received_at)
