@@ -1,6 +1,12 @@
-"""One simulated charge point: boots, heartbeats, runs its planned sessions like its vendor,
-and injects its labelled fault. Charger clocks are the real UTC clock (plus any drift fault);
-``speed`` compresses waits, so a simulated day passes in minutes."""
+"""One simulated charge point: boots, heartbeats, runs its planned sessions like its vendor and
+its client profiles, and injects its labelled fault.
+
+Time: charger clocks are the real UTC clock (plus any clock fault), sent as UTC ``Z``, or as
+local time with its true offset (``honest_dst_offsets``). ``speed`` compresses the waits, so
+a simulated day passes in minutes; energy is never compressed: the meter (``sim.meter``)
+integrates real power over the real wall time, so what a session delivers is consistent with
+its power samples and its timestamps.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,12 @@ import random
 import time
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sim.messages import Reading
+from sim.meter import Meter
 from sim.plan import ChargerPlan, SessionPlan
+from sim.profiles import DC_PHASE_L1, HONEST_DST, STATION_TX_IDS
 from sim.truth import Truth
 from sim.wire import Wire
 
@@ -20,19 +30,21 @@ S = 1_000_000_000
 class SimCharger:
     def __init__(self, plan: ChargerPlan, url: str, speed: float, truth: Truth,
                  t0_ns: int) -> None:
-        self.plan, self.p = plan, plan.profile
+        self.plan, self.p = plan, plan.vendor
         self.url = f"{url.rstrip('/')}/{plan.charge_point_id}"
         self.speed, self.truth, self.t0 = speed, truth, t0_ns
         self.rng = random.Random(plan.seed)
-        self.register = float(self.rng.randrange(100_000, 5_000_000))
+        self.meter = Meter(float(self.rng.randrange(100_000, 5_000_000)), time.time_ns())
+        self.zone = ZoneInfo(plan.zone) if HONEST_DST in plan.profiles else None
+        self.firmware = self.p.firmware
         self.wire: Wire | None = None
         self.heartbeat_s = 300.0
         self.boots = 0
         self.tx_counter = 0
-        self.start_payload: dict[str, Any] = {}
-        self.current_tx = ""
-        self.register_offset = 0.0
         self.idle = asyncio.Event()  # set when its sessions are done (or it is gone)
+
+    def has(self, profile: str) -> bool:
+        return profile in self.plan.profiles
 
     # -- time ---------------------------------------------------------------------------
     def offset_s(self) -> float:
@@ -44,7 +56,10 @@ class SimCharger:
         return 0.0
 
     def stamp(self, at_ns: int | None = None) -> str:
+        """The charger's clock at ``at_ns`` (now), as it writes it, ms precision."""
         at = (at_ns or time.time_ns()) / S + self.offset_s()
+        if self.zone is not None:  # the true offset of that instant in its zone
+            return datetime.fromtimestamp(at, self.zone).isoformat(timespec="milliseconds")
         text = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
         return text if self.p.local_offset_min is not None else text + "Z"
 
@@ -79,15 +94,15 @@ class SimCharger:
     async def boot(self) -> None:
         assert self.wire is not None
         self.boots += 1
-        p = self.p
+        p, serial = self.p, f"SN{self.plan.seed % 10**8}"
         if p.protocol == "ocpp1.6":
             payload: dict[str, Any] = {"chargePointVendor": p.vendor, "chargePointModel": p.model,
-                                       "firmwareVersion": p.firmware,
-                                       "chargePointSerialNumber": f"SN{self.plan.seed % 10**8}"}
+                                       "firmwareVersion": self.firmware,
+                                       "chargePointSerialNumber": serial}
         else:
             payload = {"reason": "PowerUp", "chargingStation": {
-                "vendorName": p.vendor, "model": p.model, "firmwareVersion": p.firmware,
-                "serialNumber": f"SN{self.plan.seed % 10**8}"}}
+                "vendorName": p.vendor, "model": p.model, "firmwareVersion": self.firmware,
+                "serialNumber": serial}}
         answer = await self.wire.call("BootNotification", payload)
         self.heartbeat_s = float((answer or {}).get("interval") or 300)
         if self.plan.fault == "clock_unsynced" and self.boots == 1:
@@ -105,6 +120,7 @@ class SimCharger:
             await self.call("StatusNotification", {
                 "timestamp": ts, "evseId": connector, "connectorId": 1,
                 "connectorStatus": {"Preparing": "Occupied", "Charging": "Occupied",
+                                    "SuspendedEV": "Occupied",
                                     "Finishing": "Occupied"}.get(status, status)})
 
     async def heartbeats(self) -> None:
@@ -119,6 +135,7 @@ class SimCharger:
     # -- the run ------------------------------------------------------------------------
     async def run(self, end_ns: int, finished: asyncio.Event) -> None:
         """Its sessions until ``end_ns``; then online (heartbeating) until ``finished``."""
+        from sim.backfill import backfill
         from sim.session import run_session
 
         await self.connect()
@@ -127,6 +144,7 @@ class SimCharger:
                              f"clock off by {self.offset_s():.0f} s")
         beat = asyncio.get_running_loop().create_task(self.heartbeats())
         try:
+            await backfill(self)
             for index, session in enumerate(self.plan.sessions):
                 wait_s = self.t0 / S + session.start_s / self.speed - time.time()
                 if time.time_ns() + int(max(wait_s, 0) * S) > end_ns:
@@ -142,6 +160,7 @@ class SimCharger:
             beat.cancel()
             await self.disconnect()
 
+    # -- what it says -------------------------------------------------------------------
     def meter_text(self, value_wh: float) -> tuple[str, str]:
         if self.p.meter_unit == "kWh":
             return f"{value_wh / 1000:.2f}", "kWh"
@@ -149,8 +168,17 @@ class SimCharger:
             return f"{value_wh / 1000:.3f}", "Wh"
         return f"{value_wh:.0f}", "Wh"
 
+    def reading(self, register_wh: float, context: str, stamp: str,
+                power_w: float | None = None) -> Reading:
+        """A reading of ``register_wh`` as its firmware words it (unit, phase tags)."""
+        text, unit = self.meter_text(register_wh)
+        return Reading(stamp, text, unit, context, power_w, self.has(DC_PHASE_L1))
+
     def new_tx_id(self) -> str:
+        """A 2.0.1 transactionId: its own counter ("1", "2", ...) or a fleet-unique name."""
         self.tx_counter += 1
+        if self.has(STATION_TX_IDS):
+            return str(self.tx_counter)
         return f"{self.plan.charge_point_id}-T{self.tx_counter}"
 
     def id_tag(self, session: SessionPlan) -> str:

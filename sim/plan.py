@@ -1,5 +1,6 @@
-"""The fleet plan, drawn up front from the seed: who each charger is, when its sessions happen
-(simulated seconds from the start), how much energy, and which labelled fault it carries.
+"""The fleet plan, drawn up front from the seed: who each charger is (vendor, client profiles,
+AC or DC), when its sessions happen (simulated seconds from the start), the energy the public
+data gives them and the power they charge at, and which labelled fault the charger carries.
 
 Deterministic: ``plan_fleet(seed, ...)`` gives the same plan every time, so two runs with one
 seed send the same content (only wall-clock jitter differs).
@@ -12,16 +13,31 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from canonical.enums import AlertKind
+from sim.profiles import DC_PHASE_L1, HONEST_DST, PROFILE_NAMES, assign_profiles
+
 STATS = Path(__file__).with_name("data") / "session_stats.json"
 
-#: Fault kinds, named as the alerts that should catch them.
-FAULTS = ("clock_drift", "clock_timezone_offset", "clock_unsynced", "phantom_transaction",
-          "duplicate_stop", "late_stop", "stop_without_start", "stuck_session", "meter_reset",
-          "meter_unit_error", "boot_loop", "flapping_connection", "charger_offline")
+#: Material faults, each labelled with the alert that should catch it (AlertKind values).
+FAULTS: dict[str, str] = {
+    **{kind.value: kind.value for kind in (
+        AlertKind.clock_drift, AlertKind.clock_timezone_offset, AlertKind.clock_unsynced,
+        AlertKind.phantom_transaction, AlertKind.duplicate_stop, AlertKind.late_stop,
+        AlertKind.stop_without_start, AlertKind.stuck_session, AlertKind.meter_reset,
+        AlertKind.meter_unit_error, AlertKind.boot_loop, AlertKind.flapping_connection,
+        AlertKind.charger_offline)},
+    "register_scale_after_firmware": AlertKind.meter_unit_error.value,
+    "implausible_energy": AlertKind.meter_implausible.value,  # energy beyond power x time
+}
+
+#: Time zones with daylight saving for ``honest_dst_offsets`` chargers (both hemispheres).
+DST_ZONES = ("Europe/Berlin", "America/New_York", "Australia/Sydney")
+
+AC_MAX_W, DC_MAX_W = 22_000.0, 50_000.0
 
 
 @dataclass(frozen=True, slots=True)
-class Profile:
+class Vendor:
     """How one vendor's firmware talks (see QUIRKS.md)."""
 
     name: str
@@ -35,38 +51,61 @@ class Profile:
     idtag_suffix: bool = False      # Keba Q27
     local_offset_min: int | None = None  # Growatt Q1: no offset, local time
 
+    @property
+    def plain_meter(self) -> bool:
+        """A Wh register read as it is (no vendor meter quirk)."""
+        return (self.meter_unit == "Wh" and not self.kwh_labelled_wh
+                and not self.session_register)
 
-PROFILES = (
-    Profile("abb", "ocpp1.6", "ABB", "Terra AC", "1.6.8", session_register=True),
-    Profile("alfen", "ocpp1.6", "Alfen BV", "NG910-60023", "5.8.1"),
-    Profile("keba", "ocpp1.6", "KEBA AG", "KC-P30", "3.10.16", idtag_suffix=True),
-    Profile("wallbox", "ocpp1.6", "Wall Box Chargers", "Pulsar Plus", "5.5.10"),
-    Profile("huawei", "ocpp1.6", "Huawei", "SCharger-22KT-S0", "V100R023", meter_unit="kWh"),
-    Profile("growatt", "ocpp1.6", "Growatt", "THOR 22AS", "1.0.5", local_offset_min=0),
-    Profile("openevse", "ocpp1.6", "OpenEVSE", "openevse_esp32", "4.2.2",
-            kwh_labelled_wh=True),
-    Profile("zaptec", "ocpp1.6", "Zaptec", "Go 2", "2.3.0"),
-    Profile("iocharger", "ocpp2.0.1", "Iocharger", "IOCAW12-22TE-CRW4", "25101501"),
-    Profile("generic201", "ocpp2.0.1", "chargeline", "sim-201", "1.0"),
+
+VENDORS = (
+    Vendor("abb", "ocpp1.6", "ABB", "Terra AC", "1.6.8", session_register=True),
+    Vendor("alfen", "ocpp1.6", "Alfen BV", "NG910-60023", "5.8.1"),
+    Vendor("keba", "ocpp1.6", "KEBA AG", "KC-P30", "3.10.16", idtag_suffix=True),
+    Vendor("wallbox", "ocpp1.6", "Wall Box Chargers", "Pulsar Plus", "5.5.10"),
+    Vendor("huawei", "ocpp1.6", "Huawei", "SCharger-22KT-S0", "V100R023", meter_unit="kWh"),
+    Vendor("growatt", "ocpp1.6", "Growatt", "THOR 22AS", "1.0.5", local_offset_min=0),
+    Vendor("openevse", "ocpp1.6", "OpenEVSE", "openevse_esp32", "4.2.2",
+           kwh_labelled_wh=True),
+    Vendor("zaptec", "ocpp1.6", "Zaptec", "Go 2", "2.3.0"),
+    Vendor("iocharger", "ocpp2.0.1", "Iocharger", "IOCAW12-22TE-CRW4", "25101501"),
+    Vendor("generic201", "ocpp2.0.1", "chargeline", "sim-201", "1.0"),
 )
 
 
 @dataclass(frozen=True, slots=True)
 class SessionPlan:
     start_s: float      # simulated seconds after the fleet start
-    duration_s: float   # simulated
-    energy_wh: float
+    duration_s: float   # simulated, plugged in
+    energy_wh: float    # what the public data says the car took (at speed 1)
+    power_w: float      # charging power while it charges (real: not scaled by speed)
     id_tag: str
+
+    @property
+    def charging_share(self) -> float:
+        """The part of the plug-in time it charges at ``power_w`` (then the car is full)."""
+        return min(1.0, self.energy_wh / (self.power_w * self.duration_s / 3600))
 
 
 @dataclass(slots=True)
 class ChargerPlan:
     charge_point_id: str
-    profile: Profile
+    vendor: Vendor
     seed: int
+    profiles: tuple[str, ...] = ()
     sessions: list[SessionPlan] = field(default_factory=list)
     fault: str | None = None
     fault_session: int = 0
+    zone: str = "UTC"   # its local time zone (``honest_dst_offsets``)
+
+    @property
+    def dc(self) -> bool:
+        return DC_PHASE_L1 in self.profiles
+
+    @property
+    def fault_kind(self) -> str | None:
+        """The alert kind its fault is labelled with."""
+        return FAULTS[self.fault] if self.fault else None
 
 
 def _quantile(values: list[float], rng: random.Random) -> float:
@@ -76,8 +115,19 @@ def _quantile(values: list[float], rng: random.Random) -> float:
     return values[i] + (values[min(i + 1, len(values) - 1)] - values[i]) * (u - i)
 
 
+def _power_w(rng: random.Random, stats: dict[str, list[float]], dc: bool) -> float:
+    """Charging power, W: a draw from the real distribution (AC: Boulder's Level 2, DC: Dundee's
+    rapid chargers), within the charger's rating."""
+    if dc:
+        return min(max(_quantile(stats["dc_power_kw_quantiles"], rng), 10.0), 50.0) * 1000
+    return min(max(_quantile(stats["ac_power_kw_quantiles"], rng), 1.4), 22.0) * 1000
+
+
 def _sessions(rng: random.Random, stats: dict[str, list[float]], horizon_s: float,
-              start_hour: float) -> list[SessionPlan]:
+              start_hour: float, dc: bool) -> list[SessionPlan]:
+    """Arrivals by hour of day; plug-in time, energy and power drawn from the data. The car
+    stays plugged in at least as long as its energy takes at its power (up to 10 h, and no
+    more energy than that), so power stays real and power x charging time is the energy."""
     weights = stats["arrival_weight_by_hour"]
     out, t = [], rng.uniform(0, 600)
     while t < horizon_s:
@@ -86,8 +136,10 @@ def _sessions(rng: random.Random, stats: dict[str, list[float]], horizon_s: floa
         if rng.random() < 0.35 + 0.65 * busy:
             minutes = min(max(_quantile(stats["duration_min_quantiles"], rng), 5.0), 600.0)
             kwh = max(_quantile(stats["energy_kwh_quantiles"], rng), 0.2)
-            kwh = min(kwh, minutes / 60 * 22)  # no more than 22 kW on average
-            out.append(SessionPlan(t, minutes * 60, round(kwh * 1000, 1),
+            power_w = round(_power_w(rng, stats, dc))
+            minutes = min(600.0, max(minutes, kwh / power_w * 1000 * 60))
+            kwh = min(kwh, power_w / 1000 * minutes / 60)
+            out.append(SessionPlan(t, minutes * 60, round(kwh * 1000, 1), power_w,
                                    f"TAG{rng.randrange(10**6):06d}"))
             t += minutes * 60 + rng.expovariate(1 / 1800)
         else:
@@ -95,16 +147,25 @@ def _sessions(rng: random.Random, stats: dict[str, list[float]], horizon_s: floa
     return out
 
 
-def plan_fleet(seed: int, chargers: int, horizon_s: float, faults: tuple[str, ...] = FAULTS,
+def plan_fleet(seed: int, chargers: int, horizon_s: float,
+               faults: tuple[str, ...] = tuple(FAULTS),
+               profiles: tuple[str, ...] = PROFILE_NAMES,
                start_hour: float = 8.0) -> list[ChargerPlan]:
-    """Every charger's plan. ``horizon_s`` is the simulated length of the run."""
+    """Every charger's plan. ``horizon_s`` is the simulated length of the run; ``faults`` and
+    ``profiles`` the fault names and client profiles to spread over the fleet."""
     stats = json.loads(STATS.read_text())
-    plans = []
+    plans: list[ChargerPlan] = []
+    seen: dict[str, int] = {}   # chargers per protocol so far: the profile rotation
     for i in range(chargers):
         rng = random.Random(seed * 1_000_003 + i)
-        profile = PROFILES[i % len(PROFILES)]
-        plan = ChargerPlan(f"SIM-{profile.name.upper()}-{i:04d}", profile, rng.randrange(2**31))
-        plan.sessions = _sessions(rng, stats, horizon_s * 0.8, start_hour)
+        vendor = VENDORS[i % len(VENDORS)]
+        plan = ChargerPlan(f"SIM-{vendor.name.upper()}-{i:04d}", vendor, rng.randrange(2**31))
+        slot = seen.get(vendor.protocol, 0)
+        seen[vendor.protocol] = slot + 1
+        plan.profiles = assign_profiles(vendor, slot, rng, profiles)
+        if HONEST_DST in plan.profiles:
+            plan.zone = DST_ZONES[rng.randrange(len(DST_ZONES))]
+        plan.sessions = _sessions(rng, stats, horizon_s * 0.8, start_hour, plan.dc)
         if faults and i % 3 == 1 and plan.sessions:
             plan.fault = faults[(i // 3) % len(faults)]
             plan.fault_session = rng.randrange(len(plan.sessions))

@@ -1,5 +1,7 @@
 """Scoring the pipeline against the simulator's truth: per detector precision, recall and
-delay; sessions matched; energy error. Plain functions over lists of dicts (no DuckDB here).
+delay; sessions matched; energy error; and billing (``score_billing``): per group of sessions
+(all, per client profile, per fault) the energy error and the share held from billing. Plain
+functions over lists of dicts (no DuckDB here).
 
 Matching: a session by (charge_point_id, transaction_id). An alert matches a fault of the
 same kind on the same charger when detected between 10 min before the fault (clock faults are
@@ -83,9 +85,61 @@ def _ns(value: Any) -> int:
     return int(value.timestamp() * S)  # a datetime from DuckDB
 
 
+Key = tuple[str, str]
+
+
+def _key(row: dict[str, Any]) -> Key:
+    return row["charge_point_id"], str(row["transaction_id"])
+
+
+def _billing_group(truth: list[dict[str, Any]], found: dict[Key, dict[str, Any]],
+                   finance: dict[Key, list[bool]]) -> dict[str, Any]:
+    """One group's figures. A session is finished when finance lists it, held when none of its
+    finance rows is billable, billed twice when two or more are."""
+    energy = score_sessions(truth, [found[k] for k in map(_key, truth) if k in found])
+    finished = [finance[k] for k in map(_key, truth) if k in finance]
+    held = sum(1 for rows in finished if not any(rows))
+    return {"expected": energy["sessions"]["expected"], "matched": energy["sessions"]["matched"],
+            "energy_error_wh": energy["energy_error_wh"],
+            "energy_error_pct": energy["energy_error_pct"], "finished": len(finished),
+            "held": held, "held_share": round(held / len(finished), 4) if finished else None,
+            "billed_twice": sum(1 for rows in finished if sum(rows) > 1)}
+
+
+def score_billing(truth: list[dict[str, Any]], found: list[dict[str, Any]],
+                  finance: list[dict[str, Any]]) -> dict[str, Any]:
+    """Billing per group of truth sessions: ``all``; ``clean`` (no fault: only profiles, which
+    should bill with nothing held); ``no_profile`` (neither); ``profiles`` (per client profile,
+    its sessions without a fault); ``faults`` (per fault name, its sessions). ``finance``: rows
+    of ``finance_sessions`` (charge_point_id, transaction_id, billable)."""
+    by_key = {_key(f): f for f in found}
+    billable: dict[Key, list[bool]] = defaultdict(list)
+    for row in finance:
+        billable[_key(row)].append(bool(row["billable"]))
+    clean = [t for t in truth if not t.get("fault")]
+    profiles: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    faults: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for t in clean:
+        for name in t.get("profiles") or ():
+            profiles[name].append(t)
+    for t in truth:
+        if t.get("fault"):
+            faults[t["fault"]].append(t)
+
+    def group(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        return _billing_group(rows, by_key, billable)
+
+    return {"all": group(truth), "clean": group(clean),
+            "no_profile": group([t for t in clean if not t.get("profiles")]),
+            "profiles": {name: group(rows) for name, rows in sorted(profiles.items())},
+            "faults": {name: group(rows) for name, rows in sorted(faults.items())}}
+
+
 def score(truth_rows: list[dict[str, Any]], sessions: list[dict[str, Any]],
-          alerts: list[dict[str, Any]], window_s: float = 7200.0) -> dict[str, Any]:
-    """The whole report (the shape ``chargeline score --json`` prints)."""
+          alerts: list[dict[str, Any]], window_s: float = 7200.0,
+          finance: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The whole report (the shape ``chargeline score --json`` prints); ``billing`` only
+    with ``finance`` rows."""
     chargers = {r["charge_point_id"] for r in truth_rows if r["type"] == "charger"}
     end = next((_ns(r["at"]) for r in truth_rows if r["type"] == "end"), None)
     known = {k.value for k in AlertKind}
@@ -95,5 +149,8 @@ def score(truth_rows: list[dict[str, Any]], sessions: list[dict[str, Any]],
     found = [s for s in sessions if not chargers or s["charge_point_id"] in chargers]
     truth_sessions = [r for r in truth_rows if r["type"] == "session"]
     faults = [r for r in truth_rows if r["type"] == "fault"]
-    return {"detectors": score_alerts(faults, scored, window_s),
-            **score_sessions(truth_sessions, found)}
+    report = {"detectors": score_alerts(faults, scored, window_s),
+              **score_sessions(truth_sessions, found)}
+    if finance is not None:
+        report["billing"] = score_billing(truth_sessions, found, finance)
+    return report

@@ -1,138 +1,131 @@
-"""One charging session on the wire (1.6J or 2.0.1), with its fault if it carries one."""
+"""One charging session: plugged in, charging at its real power until the car is full (or
+unplugged), sampled ``SAMPLES`` times, stopped; with its fault if it carries one.
+
+Physics (see ``sim.meter``): power flows from the start at the session's ``power_w`` for the
+first ``charging`` sample intervals, then 0 (SuspendedEV); every interval lasts
+``duration_s / SAMPLES / speed`` wall seconds and delivers power x the wall time it really
+took. Each periodic sample carries ``Power.Active.Import`` (W) beside the register.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
-from typing import Any
 
+from sim import transaction as t
 from sim.charger import SimCharger
-from sim.plan import SessionPlan
+from sim.faults import IMPLAUSIBLE, SCALE_AFTER_FIRMWARE, before_session, before_stop
+from sim.messages import END, PERIODIC, Reading
+from sim.plan import AC_MAX_W, DC_MAX_W, SessionPlan
+from sim.profiles import OFFLINE_QUEUE, PER_TX_METER, RETRANSMIT
+from sim.transaction import Tx
 
 SAMPLES = 6
-V16 = "ocpp1.6"
 
 
 async def run_session(c: SimCharger, s: SessionPlan, fault: str | None) -> str:
     """Runs it; returns "gone" when the charger leaves for good (stuck fault)."""
-    cp, truth = c.plan.charge_point_id, c.truth
-    if fault in ("boot_loop", "flapping_connection", "charger_offline"):
-        await _connectivity_fault(c, fault)
+    await before_session(c, fault)
+    label = fault or (SCALE_AFTER_FIRMWARE if c.meter.scale != 1.0 else None)
     await c.status(1, "Preparing")
-    start_ns, meter_start = time.time_ns(), c.register
-    tx = await _start(c, s, fault)
+    start_ns = time.time_ns()
+    tx = _begin(c, s, fault, start_ns)
+    await t.start(c, tx, stop_without_start=fault == "stop_without_start")
+    if label == SCALE_AFTER_FIRMWARE:
+        c.truth.fault(label, c.plan.charge_point_id, tx.id, start_ns, "register x10 since fw")
     if fault == "phantom_transaction":
         await c.disconnect()
         await c.connect()
-        truth.fault(fault, cp, tx, time.time_ns(), "start replayed after reboot")
-        await _start(c, s, None, replay=True)
+        c.truth.fault(fault, c.plan.charge_point_id, tx.id, time.time_ns(),
+                      "start replayed after reboot")
+        await t.replay_start(c, tx)
     await c.status(1, "Charging")
-    for i in range(SAMPLES):
-        await c.sleep_sim(s.duration_s / SAMPLES)
-        c.register += s.energy_wh / SAMPLES
-        if fault == "stuck_session" and i == 2:
-            truth.fault(fault, cp, tx, time.time_ns(), "offline mid-transaction, never back")
-            truth.fault("charger_offline", cp, None, time.time_ns(), "gone for good")
-            await c.disconnect()
-            return "gone"
-        await _sample(c, tx, s, meter_start, i, fault)
+    if not await _charge(c, s, tx, fault):
+        return "gone"
     stop_ns = time.time_ns()
-    truth.session(cp, 1, tx, start_ns, stop_ns, c.register - meter_start)
-    await _stop(c, tx, s, stop_ns, fault)
-    c.register, c.register_offset = c.register - c.register_offset, 0.0
+    c.meter.set_power(0.0, stop_ns)
+    meter_stop = c.meter.reading()
+    c.truth.session(c.plan.charge_point_id, 1, tx.id, start_ns, stop_ns,
+                    c.meter.true_reading() - tx.true_start, sorted(tx.shaped), label)
+    await before_stop(c, tx, fault)
+    differing = c.rng.randint(300, 800) if fault == "duplicate_stop" else 0
+    await t.stop(c, tx, c.reading(meter_stop, END, c.stamp(stop_ns)), meter_stop, stop_ns,
+                 differing)
+    c.meter.settle()
     await c.status(1, "Available")
     return "ok"
 
 
-async def _connectivity_fault(c: SimCharger, fault: str) -> None:
-    cp, now = c.plan.charge_point_id, time.time_ns()
-    if fault == "boot_loop":
-        await c.call("FirmwareStatusNotification", {"status": "Installed"})
-    c.truth.fault(fault, cp, None, now)
-    rounds = {"boot_loop": 4, "flapping_connection": 5, "charger_offline": 1}[fault]
-    for _ in range(rounds):
-        await c.disconnect()
-        await c.sleep_sim(3 * 3600 if fault == "charger_offline" else 20)
-        await c.connect(boot=fault != "flapping_connection")  # flapping: the network, no reboot
-
-
-async def _start(c: SimCharger, s: SessionPlan, fault: str | None, replay: bool = False) -> str:
-    p, tag = c.p, c.id_tag(s)
-    if fault == "stop_without_start":
-        return f"{9_000_000 + c.plan.seed % 100_000}" if p.protocol == V16 else c.new_tx_id()
-    if p.protocol == V16:
-        if not replay:
-            await c.call("Authorize", {"idTag": tag})
-            c.start_payload = {"connectorId": 1, "idTag": tag, "meterStart": round(c.register),
-                               "timestamp": c.stamp()}
-        answer = await c.call("StartTransaction", c.start_payload)
-        return str((answer or {}).get("transactionId"))
-    tx = c.current_tx if replay else c.new_tx_id()
-    c.current_tx = tx
-    await c.call("TransactionEvent", _event(c, "Started", tx, 0, c.register, "Transaction.Begin",
-                                            {"idToken": {"idToken": tag, "type": "ISO14443"}}))
+def _begin(c: SimCharger, s: SessionPlan, fault: str | None, start_ns: int) -> Tx:
+    """Read the meter at the start, power on, and draw this transaction's habits."""
+    c.meter.advance(start_ns)
+    if c.has(PER_TX_METER):
+        c.meter.restart_at_zero()
+    tx = t.begin(c, c.id_tag(s), start_ns)
+    c.meter.set_power(s.power_w, start_ns)
+    if fault is None and c.has(OFFLINE_QUEUE):  # a fault's evidence stays live
+        first = c.rng.randrange(1, SAMPLES - 2)
+        tx.hold = frozenset(range(first, min(first + c.rng.randint(2, 3), SAMPLES - 1)))
+    if fault is None and c.has(RETRANSMIT):
+        tx.retransmit = c.rng.choice([i for i in range(SAMPLES) if i not in tx.hold])
     return tx
 
 
-def _event(c: SimCharger, kind: str, tx: str, seq: int, register: float, context: str,
-           extra: dict[str, Any] | None = None, stamp: str | None = None) -> dict[str, Any]:
-    return {"eventType": kind, "timestamp": stamp or c.stamp(), "seqNo": seq,
-            "triggerReason": {"Started": "Authorized", "Updated": "MeterValuePeriodic"}.get(
-                kind, "EVCommunicationLost"),
-            "transactionInfo": {"transactionId": tx, "chargingState": "Charging"},
-            "evse": {"id": 1, "connectorId": 1},
-            "meterValue": [{"timestamp": stamp or c.stamp(), "sampledValue": [{
-                "value": round(register, 1), "context": context,
-                "measurand": "Energy.Active.Import.Register",
-                "unitOfMeasure": {"unit": "Wh"}}]}], **(extra or {})}
+async def _charge(c: SimCharger, s: SessionPlan, tx: Tx, fault: str | None) -> bool:
+    """The sample intervals; False when the charger went away for good (stuck fault)."""
+    cp = c.plan.charge_point_id
+    charging = max(1, min(SAMPLES, round(SAMPLES * s.charging_share)))
+    phantom_wh = _implausible_wh(c, s) if fault == IMPLAUSIBLE else 0.0
+    for i in range(SAMPLES):
+        await c.sleep_sim(s.duration_s / SAMPLES)
+        now = time.time_ns()
+        before_wh = c.meter.delivered_wh
+        c.meter.advance(now)
+        if fault == "stuck_session" and i == 2:
+            c.truth.fault(fault, cp, tx.id, now, "offline mid-transaction, never back")
+            c.truth.fault("charger_offline", cp, None, now, "gone for good")
+            await c.disconnect()
+            return False
+        if phantom_wh and i < charging:
+            if i == 0:
+                c.truth.fault(IMPLAUSIBLE, cp, tx.id, now, f"+{phantom_wh:.0f} Wh not delivered")
+            c.meter.phantom_wh += phantom_wh / charging
+        if fault == "meter_reset" and i == 3:  # the meter restarted at 0 after the last sample
+            c.truth.fault(fault, cp, tx.id, now, "register reset to 0")
+            c.meter.reset(kept_wh=c.meter.delivered_wh - before_wh)
+            tx.session_base = 0
+        await t.sample(c, tx, i, _reading(c, tx, fault, i, now))
+        if i == charging - 1 < SAMPLES - 1:  # the car is full
+            c.meter.set_power(0.0, now)
+            await c.status(1, "SuspendedEV")
+    return True
 
 
-async def _sample(c: SimCharger, tx: str, s: SessionPlan, meter_start: float, i: int,
-                  fault: str | None) -> None:
-    if fault == "meter_reset" and i == 3:  # the meter restarted at 0 after the last sample
-        c.truth.fault(fault, c.plan.charge_point_id, tx, time.time_ns(), "register reset to 0")
-        c.register_offset = c.register - s.energy_wh / SAMPLES
-    value = c.register - c.register_offset
-    if c.p.session_register:  # the session counter: from 0 at the start, or at the reset
-        value = c.register - (c.register_offset or meter_start)
-    power_w = s.energy_wh / max(s.duration_s / 3600, 1e-3)
-    text, unit = c.meter_text(value)
-    if fault == "meter_unit_error" and i == 3 and c.p.kwh_labelled_wh:
-        c.truth.fault(fault, c.plan.charge_point_id, tx, time.time_ns(), "Wh among kWh")
-        text = f"{value:.0f}"  # its usual label, Wh, for once on a Wh number: 1000x up
-    elif fault == "meter_unit_error" and i == 3:
-        c.truth.fault(fault, c.plan.charge_point_id, tx, time.time_ns(), "kWh sent as Wh")
-        text, unit = f"{value / 1000:.3f}", "Wh"
-    if c.p.protocol == V16:
-        await c.call("MeterValues", {"connectorId": 1, "transactionId": int(tx), "meterValue": [{
-            "timestamp": c.stamp(), "sampledValue": [
-                {"value": text, "unit": unit, "measurand": "Energy.Active.Import.Register",
-                 "context": "Sample.Periodic"},
-                {"value": f"{power_w:.0f}", "unit": "W", "measurand": "Power.Active.Import"}]}]})
-        return
-    sent = float(text) if fault == "meter_unit_error" and i == 3 else value
-    await c.call("TransactionEvent", _event(c, "Updated", tx, i + 1, sent, "Sample.Periodic"))
+def _implausible_wh(c: SimCharger, s: SessionPlan) -> float:
+    """Energy the meter counts on top: 2 kWh, or 3x what the rating allows in the session's
+    wall time if that is more, so that no power and duration could explain it; and never
+    near a power of ten times what it delivers (that would read as a unit error, Q9)."""
+    rating_w = DC_MAX_W if c.plan.dc else AC_MAX_W
+    wall_h = s.duration_s / c.speed / 3600
+    extra = max(2000.0, 3 * rating_w * wall_h)
+    delivered = max(1.0, s.power_w * s.charging_share * wall_h)
+    decade = round(math.log10((delivered + extra) / delivered))
+    if abs(math.log10((delivered + extra) / delivered) - decade) < math.log10(1.5):
+        extra = delivered * (10 ** (decade + 0.5) - 1)
+    return extra
 
 
-async def _stop(c: SimCharger, tx: str, s: SessionPlan, stop_ns: int, fault: str | None) -> None:
-    cp, stamp = c.plan.charge_point_id, c.stamp(stop_ns)
-    register = c.register - c.register_offset
-    if fault == "late_stop":  # offline 3 h with the stop queued: the session looks stuck
-        await c.disconnect()
-        c.truth.fault("charger_offline", cp, None, time.time_ns(), "offline 3 h")
-        c.truth.fault("stuck_session", cp, tx, time.time_ns(), "silent 3 h, stop queued")
-        await c.sleep_sim(3 * 3600)
-        await c.connect(boot=False)
-        c.truth.fault(fault, cp, tx, time.time_ns(), "stop delivered 3 h late")
-    if fault == "stop_without_start":
-        c.truth.fault(fault, cp, tx, time.time_ns(), "start never sent")
-    times = 2 if fault == "duplicate_stop" else 1
-    for n in range(times):
-        if n == 1:
-            c.truth.fault("duplicate_stop", cp, tx, time.time_ns(), "stop sent twice")
-        if c.p.protocol == V16:
-            await c.call("StopTransaction", {"transactionId": int(tx), "meterStop": round(register),
-                                             "timestamp": stamp, "reason": "EVDisconnected",
-                                             "idTag": c.id_tag(s)})
-        else:
-            await c.call("TransactionEvent", _event(c, "Ended", tx, SAMPLES + 1 + n, register,
-                                                    "Transaction.End", stamp=stamp))
+def _reading(c: SimCharger, tx: Tx, fault: str | None, i: int, now: int) -> Reading:
+    value = c.meter.reading()
+    if c.p.session_register:  # ABB (Q10): the session counter, from 0 at the start or reset
+        value -= tx.session_base
+    r = c.reading(value, PERIODIC, c.stamp(now), c.meter.power_w)
+    if fault != "meter_unit_error" or i != 3:
+        return r
+    cp = c.plan.charge_point_id
+    if c.p.kwh_labelled_wh:
+        c.truth.fault(fault, cp, tx.id, now, "Wh among kWh")
+        return dataclasses.replace(r, register=f"{value:.0f}")  # its usual Wh label: 1000x up
+    c.truth.fault(fault, cp, tx.id, now, "kWh sent as Wh")
+    return dataclasses.replace(r, register=f"{value / 1000:.3f}", unit="Wh")

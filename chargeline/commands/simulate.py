@@ -1,5 +1,6 @@
-"""``chargeline simulate``: a fleet of simulated chargers (real OCPP clients) with labelled
-faults, writing the ground truth for ``chargeline score``."""
+"""``chargeline simulate``: a fleet of simulated chargers (real OCPP clients) with the habits
+of real clients (profiles) and labelled faults, writing the ground truth for
+``chargeline score``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ def register(sub: Any) -> None:
     p.add_argument("--chargers", type=int, default=10)
     p.add_argument("--duration", type=float, default=60.0, help="wall seconds")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--faults", default="none", help="all, none, or a comma list of kinds")
+    p.add_argument("--faults", default="none", help="all, none, or a comma list of faults")
+    p.add_argument("--profiles", default="all",
+                   help="client profiles to mix in: all, none, or a comma list")
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
     p.add_argument("--truth", type=Path, required=True, help="ground-truth JSONL to write")
     p.set_defaults(func=run)
@@ -24,13 +27,15 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sim.fleet import parse_faults, run_fleet
+    from sim.profiles import parse_profiles
 
     try:
         parse_faults(args.faults)
+        parse_profiles(args.profiles)
     except ValueError as exc:
         print(f"chargeline simulate: {exc}", file=sys.stderr)
         return 2
     count = asyncio.run(run_fleet(args.url, args.chargers, args.duration, args.seed,
-                                  args.faults, args.speed, args.truth))
+                                  args.faults, args.speed, args.truth, args.profiles))
     print(f"chargeline simulate: {count} chargers done; truth in {args.truth}", file=sys.stderr)
     return 0

@@ -1,0 +1,62 @@
+"""Labelled faults that act around a session: the connection ones before it, the firmware
+update that scales the register, the stop that comes late or without a start. (Faults inside
+the meter readings live in ``sim.session``.) Each writes its truth row when it happens."""
+
+from __future__ import annotations
+
+import time
+
+from sim.charger import SimCharger
+from sim.transaction import Tx
+
+CONNECTIVITY = ("boot_loop", "flapping_connection", "charger_offline")
+SCALE_AFTER_FIRMWARE = "register_scale_after_firmware"
+IMPLAUSIBLE = "implausible_energy"
+#: The register's factor after the firmware update (Q9, Keba P40 1.2.2: session energy x10).
+FIRMWARE_SCALE = 10.0
+
+
+async def before_session(c: SimCharger, fault: str | None) -> None:
+    if fault in CONNECTIVITY:
+        assert fault is not None
+        await _connectivity(c, fault)
+    elif fault == SCALE_AFTER_FIRMWARE:
+        await _firmware_update(c)
+
+
+async def _connectivity(c: SimCharger, fault: str) -> None:
+    cp, now = c.plan.charge_point_id, time.time_ns()
+    if fault == "boot_loop":
+        await c.call("FirmwareStatusNotification", {"status": "Installed"})
+    c.truth.fault(fault, cp, None, now)
+    rounds = {"boot_loop": 4, "flapping_connection": 5, "charger_offline": 1}[fault]
+    for _ in range(rounds):
+        await c.disconnect()
+        await c.sleep_sim(3 * 3600 if fault == "charger_offline" else 20)
+        await c.connect(boot=fault != "flapping_connection")  # flapping: the network, no reboot
+
+
+async def _firmware_update(c: SimCharger) -> None:
+    """FirmwareStatusNotification Installed, one reboot, a new firmware version: from now on
+    the register reads x10 while the power samples stay physical."""
+    await c.call("FirmwareStatusNotification", {"status": "Installed"})
+    await c.disconnect()
+    await c.sleep_sim(90)
+    c.firmware = f"{c.p.firmware}.1"
+    c.meter.scale = FIRMWARE_SCALE
+    await c.connect()
+
+
+async def before_stop(c: SimCharger, tx: Tx, fault: str | None) -> None:
+    cp = c.plan.charge_point_id
+    if fault == "late_stop":  # offline 3 h with the stop queued: the session looks stuck
+        await c.disconnect()
+        c.truth.fault("charger_offline", cp, None, time.time_ns(), "offline 3 h")
+        c.truth.fault("stuck_session", cp, tx.id, time.time_ns(), "silent 3 h, stop queued")
+        await c.sleep_sim(3 * 3600)
+        await c.connect(boot=False)
+        c.truth.fault(fault, cp, tx.id, time.time_ns(), "stop delivered 3 h late")
+    elif fault == "stop_without_start":
+        c.truth.fault(fault, cp, tx.id, time.time_ns(), "start never sent")
+    elif fault == "duplicate_stop":
+        c.truth.fault(fault, cp, tx.id, time.time_ns(), "a second stop, register differing")
