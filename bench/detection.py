@@ -1,12 +1,17 @@
 """Detector quality on a simulated day: ``chargeline serve`` + live ``chargeline flow`` +
-``chargeline simulate`` (every fault kind) on a fresh data dir, then ``chargeline score``.
+``chargeline simulate`` (every fault, every client profile by default) on a fresh data dir,
+then ``chargeline score``.
 
 Not part of ``make bench`` (a simulated day takes ~12 minutes of wall time at the defaults);
-its result is the figure of issue #5: precision, recall and delay per detector, sessions
-matched, billed energy error. Detector waits are scaled to the fleet's speed the way
-``chargeline run --demo`` scales them, so the delays printed are wall seconds at that speed.
+its result is the figure of issues #5 and #14: precision, recall and delay per detector,
+sessions matched, billed energy error, and billing per group (overall, per client profile,
+per fault): sessions expected/matched, energy error, share held. Detector waits are scaled to
+the fleet's speed the way ``chargeline run --demo`` scales them, so the delays printed are
+wall seconds at that speed. ``--faults none`` runs the profiles alone: every alert is then a
+false alarm and every held session a wrong hold.
 
     python -m bench.detection [--chargers 500] [--speed 240] [--duration 360] [--seed 11]
+                              [--faults all|none|LIST] [--profiles all|none|LIST]
 """
 
 from __future__ import annotations
@@ -31,6 +36,17 @@ def thresholds(speed: float) -> list[str]:
             "--late-stop", f"{max(10.0, 900 / speed):g}"]
 
 
+def billing_rows(billing: dict[str, Any]) -> list[tuple[str, str]]:
+    """One line per billing group: all, clean, each profile, each fault."""
+    groups = [("billing: all", billing["all"]), ("billing: clean", billing["clean"]),
+              ("billing: no profile", billing["no_profile"])]
+    groups += [(f"profile {name}", g) for name, g in billing["profiles"].items()]
+    groups += [(f"fault {name}", g) for name, g in billing["faults"].items()]
+    return [(name, f"{g['matched']}/{g['expected']} matched, energy {g['energy_error_pct']} %, "
+                   f"held {g['held']}/{g['finished']} ({g['held_share']}), "
+                   f"billed twice {g['billed_twice']}") for name, g in groups]
+
+
 def chargeline(*args: str, **kw: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "chargeline", *args], **kw)
 
@@ -41,7 +57,12 @@ def main() -> int:
     ap.add_argument("--speed", type=float, default=240.0)
     ap.add_argument("--duration", type=float, default=360.0, help="wall seconds of sessions")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--faults", default="all", help="all, none, or a comma list of faults")
+    ap.add_argument("--profiles", default="all",
+                    help="client profiles: all, none, or a comma list")
     ap.add_argument("--keep", type=Path, default=None, help="data dir to keep (else a temp)")
+    ap.add_argument("--result", default="detection",
+                    help="name of the result file under bench/results")
     args = ap.parse_args()
     data = args.keep or Path(tempfile.mkdtemp(prefix="chargeline-detection-"))
     data.mkdir(parents=True, exist_ok=True)
@@ -57,7 +78,8 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "chargeline", "simulate",
                         "--url", f"ws://127.0.0.1:{port}/ocpp", "--chargers", str(args.chargers),
                         "--speed", str(args.speed), "--duration", str(args.duration),
-                        "--seed", str(args.seed), "--faults", "all",
+                        "--seed", str(args.seed), "--faults", args.faults,
+                        "--profiles", args.profiles,
                         "--truth", str(data / "truth.jsonl")], check=True)
         fleet_s = time.monotonic() - t0
         time.sleep(15)  # the flow's last ticks
@@ -77,8 +99,10 @@ def main() -> int:
     table += [("sessions", result["sessions"]),
               ("energy error", f"{result['energy_error_wh']} Wh "
                                f"({result['energy_error_pct']} %)")]
-    report("detection", {"chargers": args.chargers, "speed": args.speed,
+    table += billing_rows(result["billing"])
+    report(args.result, {"chargers": args.chargers, "speed": args.speed,
                          "duration_s": args.duration, "seed": args.seed,
+                         "faults": args.faults, "profiles": args.profiles,
                          "fleet_wall_s": round(fleet_s, 1),
                          "simulated_hours": round(args.duration * args.speed / 3600, 1),
                          **result}, table)
