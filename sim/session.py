@@ -43,6 +43,13 @@ async def run_session(c: SimCharger, s: SessionPlan, fault: str | None) -> str:
     await c.status(1, "Charging")
     if not await _charge(c, s, tx, fault):
         return "gone"
+    await _finish(c, tx, fault, label, start_ns)
+    return "ok"
+
+
+async def _finish(c: SimCharger, tx: Tx, fault: str | None, label: str | None,
+                  start_ns: int) -> None:
+    """Unplugged: the truth row (what was delivered), then the stop as the charger sends it."""
     stop_ns = time.time_ns()
     c.meter.set_power(0.0, stop_ns)
     meter_stop = c.meter.reading()
@@ -54,7 +61,6 @@ async def run_session(c: SimCharger, s: SessionPlan, fault: str | None) -> str:
                  differing)
     c.meter.settle()
     await c.status(1, "Available")
-    return "ok"
 
 
 def _begin(c: SimCharger, s: SessionPlan, fault: str | None, start_ns: int) -> Tx:
