@@ -1,7 +1,8 @@
 """``backfill_weeks`` (Q33, steve#1693): the charger was offline for weeks; on reconnect it
 delivers the transactions it finished meanwhile, weeks old: 1.6 start/stop pairs, 2.0.1
 Started/Ended with ``offline: true``. Real, billable sessions (truth rows with their energy),
-not a clock offset: the charger's clock is right, the messages are old.
+not a clock offset: the charger's clock is right, the messages are old. Their stops are
+truly late: each is labelled `late_stop` (an info alert, never a hold).
 
 Physics: each one happened at its own time, charging at its plan's power for its plan's
 charging time (speed does not apply to the past), so its energy, its duration and its
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import time
 
+from canonical.enums import AlertKind
 from sim import transaction as t
 from sim.charger import S, SimCharger
 from sim.messages import END
@@ -50,4 +52,7 @@ async def _one(c: SimCharger, s: SessionPlan, start_ns: int, stop_ns: int,
     c.truth.session(c.plan.charge_point_id, 1, tx.id, start_ns, stop_ns,
                     meter.true_reading() - tx.true_start, sorted(tx.shaped), None)
     await t.stop(c, tx, c.reading(meter_stop, END, c.stamp(stop_ns)), meter_stop, stop_ns)
+    # Its stop really arrives weeks after its time: a true ``late_stop`` (info, never held).
+    c.truth.fault(AlertKind.late_stop.value, c.plan.charge_point_id, tx.id, time.time_ns(),
+                  "back-filled stop, weeks late")
     meter.settle()

@@ -5,7 +5,8 @@ functions over lists of dicts (no DuckDB here).
 
 Matching: a session by (charge_point_id, transaction_id). An alert matches a fault of the
 same kind on the same charger when detected between 10 min before the fault (clock faults are
-visible from the first frame) and ``window_s`` after it. Alerts detected after the run ended
+visible from the first frame) and ``window_s`` after it; each alert matches one fault at most
+(the one about its own session first). Alerts detected after the run ended
 (the fleet disconnecting) and alerts on chargers outside the truth are not scored. Delay is
 ``detected_at - fault at``, server clock, in seconds.
 """
@@ -61,16 +62,17 @@ def _detector(faults: list[dict[str, Any]], alerts: list[dict[str, Any]],
     delays: list[float] = []
     for fault in faults:
         at = _ns(fault["at"])
-        for i, alert in enumerate(alerts):
-            detected = _ns(alert["detected_at"])
-            if alert["charge_point_id"] != fault["charge_point_id"]:
-                continue
-            if at - 600 * S <= detected <= at + int(window_s * S):
-                used.add(i)
-                delays.append(max(0.0, (detected - at) / S))
-                break
+        cp, tx = fault["charge_point_id"], fault.get("transaction_id")
+        near = [i for i, a in enumerate(alerts) if i not in used
+                and a["charge_point_id"] == cp
+                and at - 600 * S <= _ns(a["detected_at"]) <= at + int(window_s * S)]
+        # one alert per fault; the alert about the fault's own session first
+        near.sort(key=lambda i: alerts[i].get("session_id") != f"{cp}:{tx}")
+        if near:
+            used.add(near[0])
+            delays.append(max(0.0, (_ns(alerts[near[0]]["detected_at"]) - at) / S))
     hit = len(delays)
-    matched_alerts = len({i for i in used})
+    matched_alerts = len(used)
     return {"precision": round(matched_alerts / len(alerts), 4) if alerts else None,
             "recall": round(hit / len(faults), 4) if faults else None,
             "delay_s_p50": _pct(delays, 0.5), "delay_s_p95": _pct(delays, 0.95),

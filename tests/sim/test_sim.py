@@ -125,6 +125,15 @@ def test_scorer_on_known_answers() -> None:
     assert report["energy_error_wh"] == 10.0 and report["energy_error_pct"] == 0.25
 
 
+def test_one_alert_matches_one_fault() -> None:
+    """Three back-filled late stops on one charger, one alert: recall 1/3, not 3/3."""
+    truth = _truth(*(("late_stop", "A", "2024-05-01T10:00:00Z") for _ in range(3)))
+    alerts = [{"kind": "late_stop", "charge_point_id": "A",
+               "detected_at": "2024-05-01T10:00:01Z"}]
+    late = score(truth, [], alerts)["detectors"]["late_stop"]
+    assert (late["precision"], late["recall"]) == (1.0, round(1 / 3, 4))
+
+
 def test_billing_per_profile_and_fault() -> None:
     truth = _truth()
     truth += [{"type": "session", "charge_point_id": "A", "transaction_id": "3",
