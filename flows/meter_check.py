@@ -31,7 +31,10 @@ def check_start(s: Session, config: FlowConfig) -> tuple[set[SessionFlag], list[
         f"meter started {drop:.0f} Wh below the previous stop on this connector", s.started_at)]
 
 
-def check_stop(s: Session, config: FlowConfig) -> tuple[set[SessionFlag], list[Found]]:
+def check_stop(s: Session, config: FlowConfig, *, against_samples: bool = True
+               ) -> tuple[set[SessionFlag], list[Found]]:
+    """``against_samples`` False: a conflicting stop already stands for the disagreement
+    (its readings are in the session too, and they differ from the first stop's)."""
     stop, start = s.meter_stop_wh, s.meter_start_wh
     if stop is None:
         return set(), []
@@ -40,6 +43,8 @@ def check_stop(s: Session, config: FlowConfig) -> tuple[set[SessionFlag], list[F
             AlertKind.meter_mismatch, "", start - stop,
             f"meterStop {stop:.0f} Wh is below meterStart {start:.0f} Wh", s.stopped_at)]
     last = s.walk.last_register_wh
+    if not against_samples:
+        return set(), []
     span = stop - (start or stop)
     tolerance = max(config.mismatch_tolerance_wh, abs(span) * config.mismatch_tolerance_pct / 100)
     if last is not None and last - stop > tolerance:

@@ -115,7 +115,9 @@ def _session_register(w: Walk, r: Reading, meter_start_wh: float | None,
     last = w.session_register_wh
     if last is not None and (_down_1000(last, r.value) or _up_1000(last, r.value)):
         return [_unit(w, r, last)]
-    if last is not None and r.value < last - config.mismatch_tolerance_wh:
+    # A session counter only counts up: a step down past the tolerance (or past half of it,
+    # for a session that has counted less than twice the tolerance) is a restart.
+    if last is not None and r.value < last - min(config.mismatch_tolerance_wh, last / 2):
         w.session_register_lost_wh += last  # the session counter restarted, and so did
         if meter_start_wh is not None:  # the meter's register, from about start + last
             w.reset_loss_wh += meter_start_wh + last

@@ -2,10 +2,10 @@
 
 1. Against ∫ ``Power.Active.Import`` dt (the walk integrates the power readings; the mean
    power is carried over the session's whole duration when the readings cover at least half
-   of it, and at least 3 were sent). A ratio outside [1/2, 2] with more than
-   ``plausible_min_wh`` at stake is wrong: ``meter_unit_error`` when the ratio is a power of
-   ten (±30 %) — a register scaled x10 after a firmware update (Q9) is the textbook case —
-   else ``meter_implausible``.
+   of it, and at least 3 were sent). A ratio outside [1/2, 2] is wrong: ``meter_unit_error``
+   when the ratio is a power of ten (±30 %) and more than ``mismatch_tolerance_wh`` is at
+   stake — a register scaled x10 after a firmware update (Q9) is the textbook case — else
+   ``meter_implausible`` when more than ``plausible_min_wh`` is at stake.
 2. Against the charger's plausible maximum power x the session's duration (charger times,
    corrected): ``max_power_ac_w`` (44 kW) for a charger that showed itself AC (per-phase L2/L3
    readings); twice the highest power it ever reported (at least 22 kW) when it reported
@@ -52,11 +52,11 @@ class ChargerKind:
 def judge(s: Session, energy_wh: float | None, limit_w: float, config: FlowConfig
           ) -> list[tuple[AlertKind, float, str]]:
     """Findings (kind, Wh at stake, message) about a session's physics; [] when plausible."""
-    if energy_wh is None or energy_wh < config.plausible_min_wh:
+    if energy_wh is None or energy_wh < config.mismatch_tolerance_wh:
         return []
     duration_s = _duration_s(s)
     found = _against_power(s, energy_wh, duration_s, config)
-    if found or duration_s is None:
+    if found or duration_s is None or energy_wh < config.plausible_min_wh:
         return found
     most_wh = limit_w * 1.1 * duration_s / 3600
     if energy_wh > most_wh:
@@ -83,14 +83,16 @@ def _against_power(s: Session, energy_wh: float, duration_s: float | None,
         return []
     expected_wh = w.power_wh * (duration_s / span_s if duration_s else 1.0)
     ratio = energy_wh / expected_wh
-    if 0.5 <= ratio <= 2 or abs(energy_wh - expected_wh) < config.plausible_min_wh:
+    at_stake = energy_wh - expected_wh
+    if 0.5 <= ratio <= 2 or abs(at_stake) < config.mismatch_tolerance_wh:
         return []
     decade = round(math.log10(ratio))
-    at_stake = energy_wh - expected_wh
     if decade != 0 and abs(math.log10(ratio) - decade) <= _DECADE_TOLERANCE:
         return [(AlertKind.meter_unit_error, at_stake,
                  f"register delta {energy_wh:.0f} Wh is {10.0 ** decade:g}x what its power "
                  f"readings give ({expected_wh:.0f} Wh): a scale error")]
+    if abs(at_stake) < config.plausible_min_wh:
+        return []
     return [(AlertKind.meter_implausible, at_stake,
              f"register delta {energy_wh:.0f} Wh against {expected_wh:.0f} Wh from its "
              "power readings")]

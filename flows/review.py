@@ -63,7 +63,8 @@ def _judge_stopped(s: Session, limit_w: float, config: FlowConfig,
     flags, stop_found = judge_stops(s.stops, energy, config)
     found += [(f.kind, f"stop{f.stop.at}", f.amount_wh, f.message, f.stop.charger_at)
               for f in stop_found]
-    mismatch, mismatch_found = check_stop(s, config)
+    mismatch, mismatch_found = check_stop(s, config, against_samples=SessionFlag.conflicting_stop
+                                          not in flags)  # the losing stop's readings differ
     found += mismatch_found
     physics = judge(s, energy, limit_w, config)
     found += [(kind, "physics", wh, message, s.stopped_at) for kind, wh, message in physics]

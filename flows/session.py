@@ -39,6 +39,8 @@ class Session:
     status: str = SessionStatus.active.value
     started_at: int | None = None
     started_at_raw: str | None = None
+    start_order: int | None = None  # charger time as sent (server time without): orders the
+    stop_order: int | None = None  # sessions of a connector (a drifting clock keeps its order)
     start_received_at: int | None = None
     start_frame_id: int | None = None
     start_message_id: str | None = None

@@ -171,6 +171,7 @@ class SessionBook:
         session.start_message_id = e.message_id
         session.started_at = drift.correct(e.charger_at) or e.server_received_at
         session.started_at_raw = e.charger_at_raw
+        session.start_order = e.charger_at if e.charger_at is not None else e.server_received_at
         session.clock_offset_s = drift.estimate_s
         session.id_tag = e.id_tag or session.id_tag
         session.connector_id = session.connector_id or e.connector_id
@@ -180,7 +181,7 @@ class SessionBook:
         if ValueIssue.placeholder_zero in e.value_issues:
             session.flag(SessionFlag.placeholder_start_meter)
         session.meter_start_wh = e.meter_wh
-        session.previous_stop_wh = self._previous_stop(self._slot(e), session.started_at, sid)
+        session.previous_stop_wh = self._previous_stop(self._slot(e), session.start_order, sid)
         self._start_came_late(session)
         if refused:
             session.flag(SessionFlag.start_refused)
@@ -224,14 +225,14 @@ class SessionBook:
         that forgot it, a queue that overflowed). It becomes ``abandoned`` (flag
         ``superseded``), which finance holds: its energy is known only up to its last
         sample. A stop or sample of it arriving later (out of order) revives it."""
-        if new.started_at is None or (new.connector_id is None and new.evse_id is None):
+        if new.start_order is None or (new.connector_id is None and new.evse_id is None):
             return
         slot = self._slot_of(new)
         for other in self.sessions.values():
-            if other is new or other.started_at is None or self._slot_of(other) != slot:
+            if other is new or other.start_order is None or self._slot_of(other) != slot:
                 continue
             # ``new`` may be a start that arrived late: then it is the one superseded.
-            old = other if other.started_at < new.started_at else new
+            old = other if other.start_order < new.start_order else new
             if not old.stopped and old.status in (SessionStatus.active, SessionStatus.stuck):
                 old.status = SessionStatus.abandoned.value
                 old.flag(SessionFlag.superseded)
@@ -301,15 +302,16 @@ class SessionBook:
         session.stop_message_id = stop.message_id
         session.stopped_at = drift.correct(stop.charger_at) or stop.received_at
         session.stopped_at_raw = stop.charger_at_raw
+        session.stop_order = stop.at
         session.meter_stop_wh = stop.meter_wh
         session.stop_synthesized = stop.synthesized
         session.id_tag = session.id_tag or stop.id_tag
         if session.status not in (SessionStatus.orphan_stop, SessionStatus.void):
             session.status = SessionStatus.completed.value
-        if stop.meter_wh is not None and session.stopped_at is not None:
+        if stop.meter_wh is not None:
             stops = self.stops_by_slot.setdefault(self._slot_of(session), [])
             stops[:] = [s for s in stops if s[2] != session.session_id]
-            insort(stops, (session.stopped_at, stop.meter_wh, session.session_id))
+            insort(stops, (stop.at, stop.meter_wh, session.session_id))
             del stops[:-KEEP_STOPS_PER_SLOT]
 
     def _previous_stop(self, slot: str, before: int | None, sid: str) -> float | None:
@@ -324,13 +326,13 @@ class SessionBook:
 
     def _review_next(self, stopped: Session, e: CanonicalEvent) -> list[Alert]:
         """A stop that arrived late may be the previous stop of a session already seen."""
-        at, slot = stopped.stopped_at, self._slot_of(stopped)
-        later = [s for s in self.sessions.values() if s.started_at is not None and at is not None
-                 and s.started_at >= at and s is not stopped and self._slot_of(s) == slot]
+        at, slot = stopped.stop_order, self._slot_of(stopped)
+        later = [s for s in self.sessions.values() if s.start_order is not None and at is not None
+                 and s.start_order >= at and s is not stopped and self._slot_of(s) == slot]
         if not later:
             return []
-        nxt = min(later, key=lambda s: s.started_at or 0)
-        previous = self._previous_stop(slot, nxt.started_at, nxt.session_id)
+        nxt = min(later, key=lambda s: s.start_order or 0)
+        previous = self._previous_stop(slot, nxt.start_order, nxt.session_id)
         if previous == nxt.previous_stop_wh:
             return []
         nxt.previous_stop_wh = previous
