@@ -70,6 +70,7 @@ class ChargerPipeline:
             out.alerts.extend(self.health.apply(event))
             if event.event_type == EventType.quarantine:
                 out.alerts.append(_quarantined(event))
+        out.alerts.extend(self.sessions.settle(frame.received_at))
         out.sessions.extend(self.sessions.flush(frame.received_at))
 
     def advance(self, now: int, out: Output) -> None:

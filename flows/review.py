@@ -25,10 +25,11 @@ from flows.stops import judge_stops
 
 def review(s: Session, limit_w: float, config: FlowConfig, detected_at: int,
            frame_id: int | None, *, readings_only: bool = False) -> list[Alert]:
-    """``readings_only``: only readings changed on a running session (the common case, a
-    sample): fold them; nothing else it is judged on has moved."""
+    """``readings_only``: only readings changed (the common case, a sample): fold them; the
+    rest is judged once the frame is through (``SessionBook.settle``), so a stop's own
+    ``transactionData``, which comes before it, is not judged against the stop before."""
     found: list[Found] = [_of_walk(f) for f in s.refold(config)]
-    if readings_only and not s.stopped:
+    if readings_only:
         return _emit(s, found, detected_at, frame_id)
     flags, start_found = check_start(s, config)
     found += start_found

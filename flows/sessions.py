@@ -71,6 +71,7 @@ class SessionBook:
         self.forgotten: dict[str, None] = {}
         self.kind = ChargerKind()
         self.flushes = 0
+        self.unsettled: dict[str, int | None] = {}  # stopped sessions with new readings
 
     def active(self) -> list[Session]:
         return [s for s in self.sessions.values() if s.status == SessionStatus.active]
@@ -102,7 +103,20 @@ class SessionBook:
         elif kind == EventType.transaction_updated and e.seq_no is not None:
             self._update(session, e, e.seq_no)
         self._mark(session)
+        if session.stopped:
+            self.unsettled[session.session_id] = e.frame_id
         return self._review(session, e, readings_only=True)
+
+    def settle(self, now: int) -> list[Alert]:
+        """Judge the stopped sessions that got readings in the frame just applied."""
+        alerts: list[Alert] = []
+        limit_w = self.kind.limit_w(self.config)
+        for sid, frame_id in self.unsettled.items():
+            session = self.sessions.get(sid)
+            if session is not None:
+                alerts += review(session, limit_w, self.config, now, frame_id)
+        self.unsettled.clear()
+        return alerts
 
     def flush(self, updated_at: int) -> list[SessionRecord]:
         """A new version of every session changed since the last flush."""

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from canonical.enums import AlertKind
-from sim.profiles import DC_PHASE_L1, HONEST_DST, PROFILE_NAMES, assign_profiles
+from sim.profiles import (
+    DC_PHASE_L1,
+    HONEST_DST,
+    PER_TX_METER,
+    PROFILE_NAMES,
+    assign_profiles,
+)
 
 STATS = Path(__file__).with_name("data") / "session_stats.json"
 
@@ -147,6 +153,9 @@ def _sessions(rng: random.Random, stats: dict[str, list[float]], horizon_s: floa
     return out
 
 
+_WHOLE_REGISTER_FAULTS = ("meter_reset", "meter_unit_error")
+
+
 def plan_fleet(seed: int, chargers: int, horizon_s: float,
                faults: tuple[str, ...] = tuple(FAULTS),
                profiles: tuple[str, ...] = PROFILE_NAMES,
@@ -169,5 +178,10 @@ def plan_fleet(seed: int, chargers: int, horizon_s: float,
         if faults and i % 3 == 1 and plan.sessions:
             plan.fault = faults[(i // 3) % len(faults)]
             plan.fault_session = rng.randrange(len(plan.sessions))
+        if plan.fault in _WHOLE_REGISTER_FAULTS:
+            # A meter that counts each transaction from 0 holds one session's worth (tens of
+            # Wh at speed): a restart or a x1000 step of that is below any tolerance, so the
+            # fault could not be seen. These faults need a cumulative register.
+            plan.profiles = tuple(p for p in plan.profiles if p != PER_TX_METER)
         plans.append(plan)
     return plans

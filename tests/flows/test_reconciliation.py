@@ -101,3 +101,17 @@ def test_one_start_under_two_ids_bills_the_one_the_charger_used() -> None:
         assert (sessions["CP-1:6"].status, sessions["CP-1:6"].energy_wh) == ("completed", 2000.0)
         results.append(sorted((a.alert_id, a.kind) for a in alerts))
     assert results[0] == results[1] and [k for _, k in results[0]] == ["phantom_transaction"]
+
+
+def test_a_conflicting_stop_with_its_own_transaction_data_is_no_meter_mismatch() -> None:
+    """The second stop's readings come before it in its frame (1.6 transactionData): they
+    differ from the first stop's by the same amount the duplicate_stop alert reports."""
+    second = frame_factory(11, [2, "p2", "StopTransaction", {
+        "transactionId": 5, "meterStop": 13_600, "timestamp": "2024-05-01T10:20:05Z",
+        "transactionData": [{"timestamp": "2024-05-01T10:20:05Z", "sampledValue": [{
+            "value": "13600", "context": "Transaction.End"}]}]}], at_s=1206)
+    frames = [_boot(), *_start(2, 5, "s"), _meter(4, 5, 10, 12_000),
+              _stop(10, 5, 13_000, "2024-05-01T10:20:00Z", at_s=1201), second]
+    sessions, alerts = run(frames, CONFIG)
+    assert kinds(alerts) == ["duplicate_stop"]
+    assert "conflicting_stop" in sessions["CP-1:5"].flags
