@@ -11,7 +11,8 @@ from urllib.parse import unquote
 
 from canonical.enums import Protocol
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-*#@+]{0,47}$")
+# Matched with ``fullmatch``: ``$`` alone also matches before a final newline (``CP-A\n``).
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-*#@+]{0,47}")
 _PREFERENCE = (Protocol.v201, Protocol.v16)
 
 
@@ -34,7 +35,7 @@ def charge_point_id(path: str) -> str | Refusal:
     else:
         return Refusal(404, "use ws://host:port/ocpp/<charge_point_id>")
     cp_id = unquote(raw)
-    if not _ID.match(cp_id) or ".." in cp_id:
+    if not _ID.fullmatch(cp_id) or ".." in cp_id:
         return Refusal(400, "charge point id must be 1-48 of [A-Za-z0-9._-*#@+]")
     return cp_id
 

@@ -23,7 +23,7 @@ import orjson
 from canonical.errors import ConfigError
 
 MIN_PASSWORD, MAX_PASSWORD = 16, 40
-_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
+_PRINTABLE = re.compile(r"[\x21-\x7e]+")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 
@@ -38,7 +38,7 @@ def check_password(password: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise ConfigError(f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters, "
                           f"got {len(password)}")
-    if not _PRINTABLE.match(password):
+    if not _PRINTABLE.fullmatch(password):
         raise ConfigError("password must be printable ASCII without spaces")
 
 

@@ -95,6 +95,12 @@ def test_passwords_are_stored_only_as_salted_hashes(registered: Path) -> None:
         CredentialStore.in_dir(registered).add("CP-C", "short")
 
 
+def test_a_password_ending_in_a_newline_is_refused(tmp_path: Path) -> None:
+    """``^...$`` with ``match`` let a final newline through (``$`` matches before it)."""
+    with pytest.raises(ConfigError, match="printable"):
+        CredentialStore.in_dir(tmp_path).add("CP-C", "correct-horse-battery\n")
+
+
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     d = tmp_path_factory.mktemp("tls")

@@ -45,6 +45,8 @@ PATHS = [
     (b"/ocpp/CP%2F1", 400), (b"/ocpp/CP%5C..%5Cx", 400), (b"/ocpp/CP%001", 400),
     (b"/ocpp/CP\x00x", 400), (b"/ocpp/CP%0d%0aX-Injected:%201", 400),
     (b"/ocpp/CP-%C3%A9", 400), (b"/ocpp/" + b"A" * 49, 400), (b"/ocpp/" + b"A" * 4000, 400),
+    # a final newline: ``^...$`` with ``match`` let it through (``$`` matches before it)
+    (b"/ocpp/CP-A%0A", 400), (b"/ocpp/CP-A%0a", 400),
 ]
 
 
