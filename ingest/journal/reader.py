@@ -39,6 +39,7 @@ class JournalReader:
         for i, segment in enumerate(segments):
             nxt = segments[i + 1].first_frame_id if i + 1 < len(segments) else None
             if nxt is not None and nxt <= self.last_frame_id + 1:
+                self._offsets.pop(segment.first_frame_id, None)  # read to its end
                 continue
             out.extend(self._read_new(segment))
         return out

@@ -53,20 +53,22 @@ def list_segments(directory: Path) -> list[Segment]:
 def read_ipc_from(path: Path, offset: int) -> tuple[list[pa.RecordBatch], int]:
     """Complete batches of an IPC stream segment from byte ``offset`` (0 = start).
 
-    Returns the batches and the offset after the last complete one. A torn or still-growing
-    tail is not an error: it is left for the next call.
+    Reads only the bytes from ``offset`` on, so a reader keeping the returned offset pays
+    for each byte once however long the segment grows. Returns the batches and the offset
+    after the last complete one. A torn or still-growing tail is not an error: it is left for
+    the next call, which reads it again from its start.
     """
     with open(path, "rb") as f:
+        f.seek(offset)
         data = f.read()
     reader = pa.BufferReader(data)
-    try:
-        pa.ipc.read_message(reader)  # the schema message
-    except (OSError, EOFError, pa.ArrowInvalid):
-        return [], offset
-    start = max(offset, reader.tell())
-    reader.seek(start)
+    if offset == 0:
+        try:
+            pa.ipc.read_message(reader)  # the schema message
+        except (OSError, EOFError, pa.ArrowInvalid):
+            return [], 0
     batches: list[pa.RecordBatch] = []
-    good = start
+    good = reader.tell()
     while True:
         try:
             message = pa.ipc.read_message(reader)
@@ -74,7 +76,7 @@ def read_ipc_from(path: Path, offset: int) -> tuple[list[pa.RecordBatch], int]:
         except (OSError, EOFError, pa.ArrowInvalid):
             break
         good = reader.tell()
-    return batches, good
+    return batches, offset + good
 
 
 def read_segment(segment: Segment) -> Iterator[pa.RecordBatch]:
