@@ -91,7 +91,7 @@ class Adapter:
         """Remember the cumulative register. Whether a lower value is a reset, a per-
         transaction meter or a sample delivered late is for the flows to judge, from the
         session's evidence in protocol order, not here in arrival order."""
-        state.last_register[slot] = sample.value
+        state.remember(state.last_register, slot, sample.value)
 
     def stop_transaction_key(self, key: str | None, raw: str | None,
                              state: ChargerState) -> tuple[str | None, ValueIssue | None]:

@@ -59,7 +59,7 @@ def open_transaction(state: ChargerState, slot: str, key: str | None,
                      meter_wh: float | None) -> None:
     if key is None:
         return
-    state.open_tx[slot] = key
+    state.remember(state.open_tx, slot, key)
     if meter_wh is not None:
         state.remember(state.tx_start_wh, key, meter_wh)
 
@@ -72,7 +72,7 @@ def close_transaction(state: ChargerState, key: str | None, slot: str | None,
         if slot is not None and state.open_tx.get(slot) == key:
             del state.open_tx[slot]
     if slot is not None and meter_wh is not None:
-        state.last_stop_wh[slot] = meter_wh
+        state.remember(state.last_stop_wh, slot, meter_wh)
 
 
 def slot_number(slot: str | None) -> int | None:

@@ -9,7 +9,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Unanswered CSMS→charger CALLs kept for latency; older ones are forgotten past this.
+#: Entries kept per table (unanswered CALLs, and slots: a charger-chosen connectorId or
+#: evseId must not grow memory without bound); the oldest are forgotten past this.
 MAX_PENDING = 64
 
 
@@ -44,7 +45,8 @@ class ChargerState:
     heartbeats_since_boot: int = 0
 
     def remember(self, table: dict[str, Any], key: str, value: Any) -> None:
-        """Insert, dropping the oldest entries past ``MAX_PENDING``."""
+        """Insert (as the newest), dropping the oldest entries past ``MAX_PENDING``."""
+        table.pop(key, None)
         table[key] = value
         while len(table) > MAX_PENDING:
             del table[next(iter(table))]

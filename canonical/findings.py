@@ -57,6 +57,8 @@ class Alert:
 
     ``detected_at`` is the server time the pipeline decided (processing time);
     ``event_time`` the time of the evidence; ``value`` the number behind it in ``unit``.
+    ``withdrawn_at`` set: later evidence showed the finding was wrong (a sample delivered late
+    filled a gap); the row withdraws the alert of that id (the latest row of an id stands).
     """
 
     alert_id: str
@@ -72,6 +74,7 @@ class Alert:
     message: str
     frame_id: int | None
     detail: str | None
+    withdrawn_at: UtcNs | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,10 +30,26 @@ def loads(text: str | bytes) -> Any:
         if not str(exc).startswith("number is infinity"):
             raise
         try:
-            return json.loads(text, parse_constant=_refuse)
+            value = json.loads(text, parse_constant=_refuse)
+            _text_only(value)
         except (ValueError, RecursionError):
             raise exc from None
+        return value
 
 
 def _refuse(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _text_only(value: Any) -> None:
+    """The standard library admits a lone surrogate (``"\\ud800"``), which no UTF-8 text,
+    Arrow string or Parquet file can hold: refused, as orjson refuses it."""
+    if isinstance(value, str):
+        value.encode("utf-8")  # UnicodeEncodeError is a ValueError
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _text_only(key)
+            _text_only(item)
+    elif isinstance(value, list):
+        for item in value:
+            _text_only(item)

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.normalizer import ChargerNormalizer, default_registry
-from canonical.enums import AlertKind, EventType
+from canonical.enums import EventType
 from canonical.events import CanonicalEvent
 from canonical.findings import Alert, ChargerHealth, SessionRecord
 from canonical.raw import RawFrame
-from flows.alerts import make_alert
 from flows.clock_drift import DriftEstimator
-from flows.config import FlowConfig
+from flows.config import FlowConfig, S
 from flows.health import HealthTracker
+from flows.quarantine import alert_of
 from flows.sessions import SessionBook
 
 
@@ -69,7 +69,7 @@ class ChargerPipeline:
             out.alerts.extend(self.sessions.apply(event, self.drift))
             out.alerts.extend(self.health.apply(event))
             if event.event_type == EventType.quarantine:
-                out.alerts.append(_quarantined(event))
+                out.alerts.append(alert_of(event))
         out.alerts.extend(self.sessions.settle(frame.received_at))
         out.sessions.extend(self.sessions.flush(frame.received_at))
 
@@ -80,14 +80,14 @@ class ChargerPipeline:
             now, self.drift.estimate_s, len(self.sessions.active())))
         out.sessions.extend(self.sessions.flush(now))
 
+    def evictable(self, now: int) -> bool:
+        """Offline, silent for ``evict_after_s`` and no session running: its state can go."""
+        h = self.health
+        return not h.online and now - h.last_seen > self.config.evict_after_s * S and \
+            not self.sessions.active()
+
     def _timers(self, now: int, out: Output) -> None:
         h = self.health
         out.alerts.extend(h.offline_alert(now))
         out.alerts.extend(self.sessions.check_stuck(now, h.online, h.last_seen, h.offline_since))
 
-
-def _quarantined(e: CanonicalEvent) -> Alert:
-    return make_alert(AlertKind.quarantined_frame, e.charge_point_id, e.event_id,
-                      detected_at=e.server_received_at, event_time=e.server_received_at,
-                      frame_id=e.frame_id, detail=e.detail,
-                      message=f"frame could not be normalized: {e.quarantine_reason}")

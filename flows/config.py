@@ -27,6 +27,9 @@ class FlowConfig:
     - ``stop_tolerance_wh`` / ``stop_tolerance_pct``: how far a second stop's meterStop may
       differ before the session is held (``flows.stops``).
     - ``minute_grace_s``: a health minute closes this long after it ends.
+    - ``evict_after_s``: a charger offline and silent this long, with no session running, is
+      dropped from the flow's state (it starts afresh if it talks again; the warehouse keeps
+      its history); a stuck or abandoned session silent this long is forgotten.
     """
 
     drift_alert_s: float = 120.0
@@ -46,3 +49,4 @@ class FlowConfig:
     stop_tolerance_pct: float = 1.0
     plausible_min_wh: float = 500.0
     minute_grace_s: float = 5.0
+    evict_after_s: float = 7 * 86_400.0

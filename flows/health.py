@@ -22,6 +22,7 @@ from flows.config import FlowConfig, S
 
 MINUTE = 60 * S
 MAX_BACKFILL_MINUTES = 24 * 60
+MAX_SLOTS = 64  # connectors whose power is summed; a charger chooses their ids
 
 
 @dataclass(slots=True)
@@ -97,7 +98,11 @@ class HealthTracker:
             self.firmware_update_at = t
         elif kind == EventType.meter_sample and e.measurand == "Power.Active.Import" \
                 and e.phase is None and e.value is not None:
-            self.power_w[str(e.evse_id or e.connector_id)] = e.value
+            slot = str(e.evse_id or e.connector_id)
+            self.power_w.pop(slot, None)
+            self.power_w[slot] = e.value
+            if len(self.power_w) > MAX_SLOTS:  # charger-chosen ids: bounded
+                del self.power_w[next(iter(self.power_w))]
         elif kind == EventType.transaction_stopped:
             self.power_w.pop(str(e.evse_id or e.connector_id), None)
         return []

@@ -56,6 +56,7 @@ class Walk:
     power_count: int = 0
     last_power: Reading | None = None
     flags: set[SessionFlag] = field(default_factory=set)
+    findings: list[Finding] = field(default_factory=list)  # all of them, for withdrawals
 
     @property
     def power_span_s(self) -> float:
@@ -72,7 +73,15 @@ class Walk:
 
 def fold(w: Walk, r: Reading, meter_start_wh: float | None,
          config: FlowConfig) -> list[Finding]:
-    """Take the next reading in order; findings for what does not fit."""
+    """Take the next reading in order; findings for what does not fit (kept in
+    ``w.findings`` too)."""
+    found = _fold(w, r, meter_start_wh, config)
+    w.findings += found
+    return found
+
+
+def _fold(w: Walk, r: Reading, meter_start_wh: float | None,
+          config: FlowConfig) -> list[Finding]:
     w.count += 1
     if r.kind is Kind.power:
         _power(w, r)
@@ -90,6 +99,12 @@ def fold(w: Walk, r: Reading, meter_start_wh: float | None,
 
 def settle(w: Walk, reading_wh: float, config: FlowConfig) -> list[Finding]:
     """A reading after a pending ~1/1000 drop (the stop's, when no sample came) decides it."""
+    found = _settle(w, reading_wh, config)
+    w.findings += found
+    return found
+
+
+def _settle(w: Walk, reading_wh: float, config: FlowConfig) -> list[Finding]:
     drop, last = w.pending_drop, w.last_register_wh
     w.pending_drop = None
     if drop is None or last is None:
@@ -136,7 +151,7 @@ def _spike(w: Walk, r: Reading, config: FlowConfig) -> list[Finding]:
     if last is None:
         return []
     if w.pending_drop is not None:
-        found = settle(w, r.value, config)
+        found = _settle(w, r.value, config)
         if w.last_register_wh is not None and r.value >= w.last_register_wh:
             found += _take(w, r, config)  # after a reset: counting again
         return found
@@ -149,7 +164,7 @@ def _spike(w: Walk, r: Reading, config: FlowConfig) -> list[Finding]:
 
 
 def _register(w: Walk, r: Reading, config: FlowConfig) -> list[Finding]:
-    found = settle(w, r.value, config) if w.pending_drop is not None else []
+    found = _settle(w, r.value, config) if w.pending_drop is not None else []
     last = w.last_register_wh
     if last is None:
         w.first_register_wh = w.last_register_wh = r.value

@@ -6,10 +6,13 @@ pending register drop with the stop, judges the stops (``flows.stops``), the sta
 against the meter (``flows.meter_check``) and the physics (``flows.plausibility``). The
 session's judged flags are replaced, not added to, so late evidence can clear them; alerts
 are named by their evidence (a reading's time, a stop's time, the session), so a finding
-made again is the same alert, emitted once.
+made again is the same alert, emitted once; one the whole evidence no longer supports is
+withdrawn (a row with ``withdrawn_at``; the ``alerts`` view shows an id's latest state).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from canonical.enums import SessionFlag
 from canonical.findings import Alert
@@ -28,27 +31,41 @@ def review(s: Session, limit_w: float, config: FlowConfig, detected_at: int,
     """``readings_only``: only readings changed (the common case, a sample): fold them; the
     rest is judged once the frame is through (``SessionBook.settle``), so a stop's own
     ``transactionData``, which comes before it, is not judged against the stop before."""
-    found: list[Found] = [_of_walk(f) for f in s.refold(config)]
+    new = [_of_walk(f) for f in s.refold(config)]
     if readings_only:
-        return _emit(s, found, detected_at, frame_id)
+        return _emit(s, new, detected_at, frame_id)
+    found = [_of_walk(f) for f in s.walk.findings]
     flags, start_found = check_start(s, config)
     found += start_found
     if s.stopped:
         flags |= _judge_stopped(s, limit_w, config, found)
     s.judged = flags
-    return _emit(s, found, detected_at, frame_id)
+    return _emit(s, found, detected_at, frame_id) + _withdraw(s, found, detected_at)
 
 
 def _emit(s: Session, found: list[Found], detected_at: int,
           frame_id: int | None) -> list[Alert]:
-    """Alerts for the findings not alerted before (a finding made again is the same alert)."""
+    """Alerts for the findings not standing already (a finding made again is the same
+    alert; one withdrawn and found again is raised again)."""
     alerts = []
     for f in found:
         alert = _alert(s, f, detected_at, frame_id)
-        if alert.alert_id not in s.alerted:
-            s.alerted.add(alert.alert_id)
+        standing = s.alerted.get(alert.alert_id)
+        if standing is None or standing.withdrawn_at is not None:
+            s.alerted[alert.alert_id] = alert
             alerts.append(alert)
     return alerts
+
+
+def _withdraw(s: Session, found: list[Found], now: int) -> list[Alert]:
+    """The session's alerts its whole evidence no longer supports (a reading delivered late
+    filled the gap that looked wrong): a row withdrawing each, so that the alerts a session
+    ends with do not depend on the order its evidence came in."""
+    current = {_alert(s, f, now, None).alert_id for f in found}
+    gone = [a for aid, a in s.alerted.items() if aid not in current and a.withdrawn_at is None]
+    for alert in gone:
+        s.alerted[alert.alert_id] = replace(alert, withdrawn_at=now)
+    return [s.alerted[a.alert_id] for a in gone]
 
 
 def _of_walk(f: Finding) -> Found:

@@ -12,7 +12,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from canonical.enums import SessionFlag, SessionStatus
-from canonical.findings import SessionRecord
+from canonical.findings import Alert, SessionRecord
 from flows.config import FlowConfig
 from flows.energy import billable
 from flows.meter_walk import Finding, Walk, fold
@@ -59,7 +59,7 @@ class Session:
     stale: bool = False  # a reading sorted before folded ones: fold them all again
     flags: list[str] = field(default_factory=list)
     judged: set[SessionFlag] = field(default_factory=set)  # from the stops and physics
-    alerted: set[str] = field(default_factory=set)  # alert ids already emitted
+    alerted: dict[str, Alert] = field(default_factory=dict)  # by id, as last emitted
     clock_offset_s: float | None = None
     last_event_at: int = 0
     updates: dict[int, tuple[object, ...]] = field(default_factory=dict)  # seqNo → content

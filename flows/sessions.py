@@ -55,6 +55,7 @@ KEEP_CLOSED = 64
 KEEP_FORGOTTEN = 1024
 KEEP_STOPS_PER_SLOT = 16
 _CLOSED = (SessionStatus.completed, SessionStatus.orphan_stop, SessionStatus.void)
+_LEFT = (SessionStatus.stuck, SessionStatus.abandoned)  # forgotten once silent long enough
 
 
 class SessionBook:
@@ -127,7 +128,7 @@ class SessionBook:
         if self.flushes % 256 == 0:
             for session in self.sessions.values():
                 session.release_evidence(updated_at)
-        self._forget_closed()
+        self._forget_closed(updated_at)
         return out
 
     def _id(self, key: str) -> str:
@@ -404,10 +405,12 @@ class SessionBook:
     def _slot_of(self, s: Session) -> str:
         return str(s.evse_id if s.evse_id is not None else s.connector_id)
 
-    def _forget_closed(self) -> None:
+    def _forget_closed(self, now: int) -> None:
         if len(self.sessions) <= 2 * KEEP_CLOSED:  # amortized: trim in steps, not every flush
             return
-        closed = [sid for sid, s in self.sessions.items() if s.status in _CLOSED]
+        long_ago = now - int(self.config.evict_after_s * S)
+        closed = [sid for sid, s in self.sessions.items() if s.status in _CLOSED or (
+            s.status in _LEFT and s.last_event_at < long_ago)]
         for sid in closed[: max(0, len(closed) - KEEP_CLOSED)]:
             del self.sessions[sid]
             self.forgotten[sid] = None

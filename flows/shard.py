@@ -23,6 +23,8 @@ from bytewax.operators import StatefulLogic
 
 from canonical import Alert, CanonicalEvent, ChargerHealth, RawFrame, SessionRecord, to_batch
 from canonical.arrow import from_table
+from canonical.enums import RecordKind
+from flows import quarantine
 from flows.charger import ChargerPipeline, Output
 from flows.config import FlowConfig
 
@@ -37,8 +39,10 @@ SHARD_KEYS = ("shard-0-1", "shard-1-5", "shard-2-8", "shard-3-5", "shard-4-17", 
               "shard-6-28", "shard-7-7")
 LAYOUT = "shards " + " ".join(SHARD_KEYS)
 FLUSH_ROWS = 50_000
+HOUR_NS = 3600 * 10**9
 OutItem = tuple[str, pa.RecordBatch]
 ShardItem = tuple[str, pa.Table | None, int]
+NEVER_IN = frozenset({RecordKind.auth_failed, RecordKind.refused})
 _TYPES: dict[str, type] = {"events": CanonicalEvent, "sessions": SessionRecord,
                            "alerts": Alert, "charger_health": ChargerHealth}
 
@@ -76,15 +80,17 @@ class ShardLogic(StatefulLogic[ShardItem, OutItem, dict[str, Any]]):
         self.out = Output()
         self.packed: list[OutItem] = (resume or {}).get("packed", [])
         self.clock: int = (resume or {}).get("clock", 0)
+        self.evicted_hour = 0
 
     def on_item(self, value: ShardItem) -> tuple[Iterable[OutItem], bool]:
         kind, frames, clock = value
         for frame in from_table(RawFrame, frames) if frames is not None else ():
-            self._charger(frame.charge_point_id).apply(frame, self.out)
+            self._apply(frame)
         if clock > self.clock:
             self.clock = clock
             for charger in self.chargers.values():
                 charger.advance(clock, self.out)
+            self._evict(clock)
         if kind == "tick" or self.packed or len(self.out) >= FLUSH_ROWS:
             return self._flush(), StatefulLogic.RETAIN
         return (), StatefulLogic.RETAIN
@@ -95,6 +101,28 @@ class ShardLogic(StatefulLogic[ShardItem, OutItem, dict[str, Any]]):
     def snapshot(self) -> dict[str, Any]:
         self._pack()
         return {"chargers": self.chargers, "packed": self.packed, "clock": self.clock}
+
+    def _apply(self, frame: RawFrame) -> None:
+        """One frame through its charger's pipeline; what raises is quarantined, never a stop.
+        A handshake refused before it got in (wrong credentials, unknown id) creates no
+        charger: its record is in the frames table, and that is all it is."""
+        if frame.record_kind in NEVER_IN and frame.charge_point_id not in self.chargers:
+            return
+        try:
+            self._charger(frame.charge_point_id).apply(frame, self.out)
+        except Exception as error:
+            event = quarantine.of_frame(frame, error)
+            self.out.events.append(event)
+            self.out.alerts.append(quarantine.alert_of(event))
+
+    def _evict(self, now: int) -> None:
+        """Chargers gone for ``evict_after_s`` leave the state (walked, pickled every
+        snapshot); checked once per simulated hour of clock, not per tick."""
+        if now // HOUR_NS == self.evicted_hour:
+            return
+        self.evicted_hour = now // HOUR_NS
+        for cp in [cp for cp, c in self.chargers.items() if c.evictable(now)]:
+            del self.chargers[cp]
 
     def _charger(self, charge_point_id: str) -> ChargerPipeline:
         charger = self.chargers.get(charge_point_id)
@@ -111,6 +139,27 @@ class ShardLogic(StatefulLogic[ShardItem, OutItem, dict[str, Any]]):
     def _pack(self) -> None:
         """Buffered records → Arrow batches, one per table."""
         out, self.out = self.out, Output()
-        self.packed += [(table, to_batch(_TYPES[table], rows)) for table, rows in (
-            ("events", out.events), ("sessions", out.sessions), ("alerts", out.alerts),
-            ("charger_health", out.charger_health)) if rows]
+        for table, rows in (("events", out.events), ("sessions", out.sessions),
+                            ("alerts", out.alerts), ("charger_health", out.charger_health)):
+            if rows:
+                self.packed += _packed(table, rows)
+
+
+def _packed(table: str, rows: list[Any]) -> list[OutItem]:
+    """``rows`` as one Arrow batch; a row that cannot be packed (text no Arrow string holds)
+    is quarantined in its place — the rest of the batch is written."""
+    try:
+        return [(table, to_batch(_TYPES[table], rows))]
+    except (ValueError, TypeError, OverflowError, pa.ArrowException):
+        pass
+    good: list[Any] = []
+    bad: list[CanonicalEvent] = []
+    for row in rows:
+        try:
+            to_batch(_TYPES[table], [row])
+            good.append(row)
+        except (ValueError, TypeError, OverflowError, pa.ArrowException) as error:
+            bad.append(quarantine.of_record(row, error))
+    out = [(table, to_batch(_TYPES[table], good))] if good else []
+    return [*out, ("events", to_batch(CanonicalEvent, bad)),
+            ("alerts", to_batch(Alert, [quarantine.alert_of(e) for e in bad]))]

@@ -21,15 +21,15 @@ class Wallbox(Adapter):
         last = state.last_register.get(slot)
         if last is None or last <= sample.value <= last + MAX_STEP_WH:
             state.suspect_register.pop(slot, None)
-            state.last_register[slot] = sample.value
+            state.remember(state.last_register, slot, sample.value)
             return
         suspect = state.suspect_register.get(slot)
         if suspect is not None and abs(sample.value - suspect) <= MAX_STEP_WH / 1000:
             sample.flag(ValueIssue.register_reset)
             state.suspect_register.pop(slot, None)
-            state.last_register[slot] = sample.value
+            state.remember(state.last_register, slot, sample.value)
             return
-        state.suspect_register[slot] = sample.value
+        state.remember(state.suspect_register, slot, sample.value)
         sample.flag(ValueIssue.spike)
 
     def review_start(self, fields: dict[str, object], state: ChargerState, slot: str) -> None:

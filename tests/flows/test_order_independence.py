@@ -115,8 +115,10 @@ def _result(messages: list[Message]) -> tuple[dict[str, Any], set[tuple[Any, ...
     (record,) = sessions.values()
     fields = ("status", "energy_wh", "energy_rule", "meter_start_wh", "meter_stop_wh",
               "samples_energy_wh", "sample_count", "max_power_w", "flags")
+    latest = {a.alert_id: a for a in alerts}  # in emission order: an id's last row stands
     return {f: getattr(record, f) for f in fields}, {(a.alert_id, a.kind, a.value)
-                                                      for a in alerts}
+                                                      for a in latest.values()
+                                                      if a.withdrawn_at is None}
 
 
 def _resend(messages: list[Message], picks: list[int]) -> list[Message]:

@@ -171,3 +171,16 @@ def test_charger_status_reads_the_fleets_last_two_days(put, rows) -> None:
     put("charger_health", [health(0, charge_point_id="CP-gone"),
                            health(3 * 24 * 60, charge_point_id="CP1")])
     assert rows("select charge_point_id from charger_status") == [{"charge_point_id": "CP1"}]
+
+
+def test_a_withdrawn_alert_is_not_listed_until_raised_again(put, rows) -> None:
+    """Later evidence (a sample delivered late) can show a finding wrong: the flow writes a
+    row withdrawing it; the view shows each id's latest state, first detection kept."""
+    later = T0 + 40 * MIN
+    put("alerts", [alert("w1"), alert("w1", withdrawn_at=later),  # found, then withdrawn
+                   alert("w2"), alert("w2", withdrawn_at=later),
+                   alert("w2", detected_at=later + MIN),  # raised again after that
+                   alert("w3"), alert("w3")])  # written twice (at-least-once)
+    got = rows("select alert_id, detected_at from alerts order by 1")
+    assert [r["alert_id"] for r in got] == ["w2", "w3"]
+
