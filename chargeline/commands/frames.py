@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,17 +52,28 @@ def run_frames(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from canonical.raw import from_interchange
+    """All or nothing: every line is checked first (nothing written if one is bad), then the
+    file is read again and appended a chunk at a time; neither pass holds the whole file."""
+    from canonical.raw import InterchangeError
+    from ingest.interchange import checked_frames, chunks
     from ingest.journal import JournalWriter
 
     if not args.file.is_file():
         raise ConfigError(f"no such file: {str(args.file)!r}")
     connection_id = f"import:{args.file.name}"
+    now_ns = time.time_ns()
+    written = 0
     with args.file.open("rb") as f:
-        records = [from_interchange(line, n, connection_id)
-                   for n, line in enumerate(f, start=1) if line.strip()]
-    with JournalWriter(args.data_dir) as writer:
-        for start in range(0, len(records), 10_000):
-            writer.append(records[start : start + 10_000])
-    print(f"imported {len(records)} frames into {args.data_dir}", file=sys.stderr)
+        total = sum(1 for _ in checked_frames(f, connection_id, now_ns))
+        f.seek(0)
+        with JournalWriter(args.data_dir) as writer:
+            try:
+                for chunk in chunks(checked_frames(f, connection_id, now_ns)):
+                    writer.write(chunk)
+                    writer.sync()
+                    written += len(chunk)
+            except InterchangeError as exc:
+                raise ConfigError(f"{args.file} changed while it was imported ({exc}); "
+                                  f"{written} of its frames were written") from None
+    print(f"imported {total} frames into {args.data_dir}", file=sys.stderr)
     return 0
