@@ -13,8 +13,8 @@ already folded makes the session fold all of them again from a fresh ``Walk`` (s
   ~1000x is a unit error at once. Readings an adapter distrusts as a spike (Wallbox, Q13) are
   alerted too when the step is ~1000x.
 - Session registers (ABB Q10) count from 0; a restart adds its peak to what was lost.
-- Interval energy is summed; power is integrated (trapezoid between readings, for
-  ``flows.plausibility``).
+- Interval energy is summed; power is integrated (each reading over the interval it ends,
+  for ``flows.plausibility``).
 
 Findings carry the amount in Wh and the reading's time, which names the alert (so a finding
 made again by a later fold is the same alert).
@@ -51,18 +51,13 @@ class Walk:
     interval_sum_wh: float = 0.0
     sample_count: int = 0
     max_power_w: float | None = None
-    power_wh: float = 0.0  # the integral of the power readings
-    power_first_at: int | None = None
+    power_wh: float = 0.0  # ∫ power dt between the first and the last power reading
+    first_power: Reading | None = None
     power_count: int = 0
     last_power: Reading | None = None
     flags: set[SessionFlag] = field(default_factory=set)
     findings: list[Finding] = field(default_factory=list)  # all of them, for withdrawals
 
-    @property
-    def power_span_s(self) -> float:
-        if self.power_first_at is None or self.last_power is None:
-            return 0.0
-        return (self.last_power.at - self.power_first_at) / S
 
     def samples_energy(self) -> float | None:
         """What the register readings alone say (last - first + reset losses)."""
@@ -119,9 +114,9 @@ def _power(w: Walk, r: Reading) -> None:
     w.power_count += 1
     last = w.last_power
     if last is None:
-        w.power_first_at = r.at
-    elif r.at > last.at:
-        w.power_wh += (last.value + r.value) / 2 * (r.at - last.at) / S / 3600
+        w.first_power = r
+    elif r.at > last.at:  # a reading stands for the interval it ends (a periodic sample)
+        w.power_wh += r.value * (r.at - last.at) / S / 3600
     w.last_power = r
 
 

@@ -1,8 +1,8 @@
 """Physics checks every bill: a finished session's energy against its power and its duration.
 
-1. Against ∫ ``Power.Active.Import`` dt (the walk integrates the power readings; the mean
-   power is carried over the session's whole duration when the readings cover at least half
-   of it, and at least 3 were sent). A ratio outside [1/2, 2] is wrong: ``meter_unit_error``
+1. Against ∫ ``Power.Active.Import`` dt: each power reading over the interval it ends (the
+   first from the start, the last held to the stop), when at least 3 were sent and they
+   reach past the middle of the session. A ratio outside [1/2, 2] is wrong: ``meter_unit_error``
    when the ratio is a power of ten (±30 %) and more than ``mismatch_tolerance_wh`` is at
    stake — a register scaled x10 after a firmware update (Q9) is the textbook case — else
    ``meter_implausible`` when more than ``plausible_min_wh`` is at stake.
@@ -55,7 +55,7 @@ def judge(s: Session, energy_wh: float | None, limit_w: float, config: FlowConfi
     if energy_wh is None or energy_wh < config.mismatch_tolerance_wh:
         return []
     duration_s = _duration_s(s)
-    found = _against_power(s, energy_wh, duration_s, config)
+    found = _against_power(s, energy_wh, config)
     if found or duration_s is None or energy_wh < config.plausible_min_wh:
         return found
     most_wh = limit_w * 1.1 * duration_s / 3600
@@ -73,15 +73,26 @@ def _duration_s(s: Session) -> float | None:
     return (s.stopped_at - s.started_at) / S
 
 
-def _against_power(s: Session, energy_wh: float, duration_s: float | None,
-                   config: FlowConfig) -> list[tuple[AlertKind, float, str]]:
+def _expected_wh(s: Session) -> float | None:
+    """∫ power dt over the session, from its power readings (charger times as sent): each
+    reading over the interval it ends, the first from the start, the last held to the stop;
+    None when fewer than 3 readings cover less than half of it."""
     w = s.walk
-    span_s = w.power_span_s
-    if w.last_power is None or span_s <= 0 or w.power_count < 3 or w.power_wh <= 0:
+    first, last = w.first_power, w.last_power
+    start, stop = s.start_order, s.stop_order
+    if first is None or last is None or start is None or stop is None or stop <= start:
+        return None
+    if w.power_count < 3 or (last.at - start) < (stop - start) / 2 or first.at < start:
+        return None
+    return w.power_wh + (first.value * (first.at - start) +
+                         last.value * max(0, stop - last.at)) / S / 3600
+
+
+def _against_power(s: Session, energy_wh: float, config: FlowConfig
+                   ) -> list[tuple[AlertKind, float, str]]:
+    expected_wh = _expected_wh(s)
+    if not expected_wh or expected_wh <= 0:
         return []
-    if duration_s is not None and span_s < duration_s / 2:
-        return []
-    expected_wh = w.power_wh * (duration_s / span_s if duration_s else 1.0)
     ratio = energy_wh / expected_wh
     at_stake = energy_wh - expected_wh
     if 0.5 <= ratio <= 2 or abs(at_stake) < config.mismatch_tolerance_wh:
