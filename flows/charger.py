@@ -1,15 +1,16 @@
 """Everything the flow knows about one charge point, and the order it is applied in.
 
-``ChargerPipeline.apply(frame, out)``: normalize (adapters) → for each event: timers due before
-it, drift, sessions, health → new session versions. ``advance(now, out)``: timers (stuck
-sessions, offline charger) and closed health minutes up to ``now``. Deterministic: only frame
+``ChargerPipeline.apply(frame, out)``: normalize (adapters) → for each event: every detector's
+timers due before it, then every detector in registry order (drift, sessions, health) → new
+session versions. ``advance(now, out)``: timers (stuck sessions, offline charger) and closed
+health minutes up to ``now``. Deterministic: only frame
 times and ``now`` (a watermark of server receive time) drive it, never the wall clock.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from adapters.normalizer import ChargerNormalizer, default_registry
 from canonical.enums import EventType
@@ -18,6 +19,8 @@ from canonical.findings import Alert, ChargerHealth, SessionRecord
 from canonical.raw import RawFrame
 from flows.clock_drift import DriftEstimator
 from flows.config import FlowConfig, S
+from flows.detector import Detector
+from flows.detectors import DETECTORS
 from flows.health import HealthTracker
 from flows.quarantine import alert_of
 from flows.sessions import SessionBook
@@ -38,36 +41,47 @@ class Output:
 
 
 class ChargerPipeline:
-    """One charger: normalizer state plus drift, sessions and health trackers."""
+    """One charger: normalizer state plus its detectors (``flows.detectors.DETECTORS``)."""
 
     def __init__(self, charge_point_id: str, config: FlowConfig) -> None:
         self.charge_point_id = charge_point_id
         self.config = config
         self.normalizer = ChargerNormalizer(charge_point_id)
-        self.drift = DriftEstimator(charge_point_id, config)
-        self.sessions = SessionBook(charge_point_id, config)
-        self.health = HealthTracker(charge_point_id, config)
+        self.detectors: dict[type[Detector], Detector] = {
+            kind: kind(charge_point_id, config) for kind in DETECTORS}
+
+    @property
+    def drift(self) -> DriftEstimator:
+        return cast(DriftEstimator, self.detectors[DriftEstimator])
+
+    @property
+    def sessions(self) -> SessionBook:
+        return cast(SessionBook, self.detectors[SessionBook])
+
+    @property
+    def health(self) -> HealthTracker:
+        return cast(HealthTracker, self.detectors[HealthTracker])
 
     def __getstate__(self) -> dict[str, Any]:
-        """Picklable for Bytewax snapshots: the normalizer travels as its JSON state."""
-        state = {k: getattr(self, k) for k in ("charge_point_id", "config", "drift",
-                                               "sessions", "health")}
-        return {**state, "normalizer": self.normalizer.snapshot()}
+        """Picklable for Bytewax snapshots: the normalizer travels as its JSON state, the
+        detectors as themselves (plain objects)."""
+        return {"charge_point_id": self.charge_point_id, "config": self.config,
+                "detectors": self.detectors, "normalizer": self.normalizer.snapshot()}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        for key in ("charge_point_id", "config", "drift", "sessions", "health"):
-            setattr(self, key, state[key])
+        self.charge_point_id, self.config = state["charge_point_id"], state["config"]
+        self.detectors = state["detectors"]
         self.normalizer = ChargerNormalizer.restore(self.charge_point_id, state["normalizer"],
                                                     default_registry())
 
     def apply(self, frame: RawFrame, out: Output) -> None:
         events = self.normalizer.normalize(frame)
         out.events.extend(events)
+        detectors = self.detectors.values()
         for event in events:
             self._timers(event.server_received_at, out)
-            out.alerts.extend(self.drift.apply(event))
-            out.alerts.extend(self.sessions.apply(event, self.drift))
-            out.alerts.extend(self.health.apply(event))
+            for detector in detectors:
+                out.alerts.extend(detector.apply(event, self))
             if event.event_type == EventType.quarantine:
                 out.alerts.append(alert_of(event))
         out.alerts.extend(self.sessions.settle(frame.received_at))
@@ -87,7 +101,6 @@ class ChargerPipeline:
             not self.sessions.active()
 
     def _timers(self, now: int, out: Output) -> None:
-        h = self.health
-        out.alerts.extend(h.offline_alert(now))
-        out.alerts.extend(self.sessions.check_stuck(now, h.online, h.last_seen, h.offline_since))
+        for detector in self.detectors.values():
+            out.alerts.extend(detector.advance(now, self))
 

@@ -18,12 +18,16 @@ from __future__ import annotations
 
 from collections import deque
 from statistics import median
+from typing import TYPE_CHECKING, ClassVar
 
 from canonical.enums import BACKLOG, AlertKind, EventType
 from canonical.events import CanonicalEvent
 from canonical.findings import Alert
 from flows.alerts import make_alert
 from flows.config import FlowConfig, S
+
+if TYPE_CHECKING:
+    from flows.charger import ChargerPipeline
 
 WINDOW = 15
 RECENT = 64  # charger times of transaction messages already taken as evidence
@@ -38,6 +42,9 @@ QUEUED_AGE_NS = 2 * 3600 * S
 
 class DriftEstimator:
     """Per-charger drift estimate; ``apply(event)`` returns the alerts it raises."""
+
+    KINDS: ClassVar[frozenset[AlertKind]] = frozenset({
+        AlertKind.clock_drift, AlertKind.clock_timezone_offset, AlertKind.clock_unsynced})
 
     def __init__(self, charge_point_id: str, config: FlowConfig) -> None:
         self.charge_point_id = charge_point_id
@@ -65,7 +72,11 @@ class DriftEstimator:
         estimate = self.estimate_s
         return charger_at if estimate is None else charger_at - int(estimate * S)
 
-    def apply(self, event: CanonicalEvent) -> list[Alert]:
+    def advance(self, now: int, charger: ChargerPipeline) -> list[Alert]:
+        return []  # no timers: its findings come with frames
+
+    def apply(self, event: CanonicalEvent, charger: ChargerPipeline | None = None
+              ) -> list[Alert]:
         if event.event_type == EventType.booted:
             self.last_boot_frame, self.newest_at = event.frame_id, 0
             return []

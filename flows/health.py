@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 from canonical.enums import AlertKind, EventType
 from canonical.events import CanonicalEvent
 from canonical.findings import Alert, ChargerHealth
 from flows.alerts import make_alert
 from flows.config import FlowConfig, S
+
+if TYPE_CHECKING:
+    from flows.charger import ChargerPipeline
 
 MINUTE = 60 * S
 MAX_BACKFILL_MINUTES = 24 * 60
@@ -38,6 +42,9 @@ class Minute:
 
 
 class HealthTracker:
+    KINDS: ClassVar[frozenset[AlertKind]] = frozenset({
+        AlertKind.charger_offline, AlertKind.boot_loop, AlertKind.flapping_connection})
+
     """One charger's connectivity and its per-minute rows. ``apply``/``advance`` → alerts."""
 
     def __init__(self, charge_point_id: str, config: FlowConfig) -> None:
@@ -63,7 +70,10 @@ class HealthTracker:
         self.firmware_version: str | None = None
         self.power_w: dict[str, float] = {}
 
-    def apply(self, e: CanonicalEvent) -> list[Alert]:
+    def advance(self, now: int, charger: ChargerPipeline) -> list[Alert]:
+        return self.offline_alert(now)
+
+    def apply(self, e: CanonicalEvent, charger: ChargerPipeline | None = None) -> list[Alert]:
         t = e.server_received_at
         self.last_seen = max(self.last_seen, t)
         if self.minute_start is None:

@@ -30,6 +30,7 @@ tests/flows/test_sessions.py and tests/flows/test_order_independence.py):
 from __future__ import annotations
 
 from bisect import insort
+from typing import TYPE_CHECKING, ClassVar
 
 from canonical.enums import (
     AlertKind,
@@ -50,6 +51,9 @@ from flows.review import review
 from flows.session import Session
 from flows.stops import StopEvidence, stop_of
 from flows.twins import resolve_twins, twin_key
+
+if TYPE_CHECKING:
+    from flows.charger import ChargerPipeline
 
 KEEP_CLOSED = 64
 KEEP_FORGOTTEN = 1024
@@ -77,8 +81,19 @@ class SessionBook:
     def active(self) -> list[Session]:
         return [s for s in self.sessions.values() if s.status == SessionStatus.active]
 
-    def apply(self, e: CanonicalEvent, drift: DriftEstimator) -> list[Alert]:
+    KINDS: ClassVar[frozenset[AlertKind]] = frozenset({
+        AlertKind.phantom_transaction, AlertKind.duplicate_start, AlertKind.duplicate_stop,
+        AlertKind.late_stop, AlertKind.stop_without_start, AlertKind.meter_mismatch,
+        AlertKind.meter_reset, AlertKind.meter_unit_error, AlertKind.meter_implausible,
+        AlertKind.stuck_session})
+
+    def advance(self, now: int, charger: ChargerPipeline) -> list[Alert]:
+        h = charger.health
+        return self.check_stuck(now, h.online, h.last_seen, h.offline_since)
+
+    def apply(self, e: CanonicalEvent, charger: ChargerPipeline) -> list[Alert]:
         kind = e.event_type
+        drift = charger.drift
         if kind == EventType.booted:
             self.last_boot_at = e.server_received_at
             return []
