@@ -48,13 +48,6 @@ def data_transfer(ctx: FrameContext, payload: dict[str, Any]) -> None:
              reason=to_text(payload.get("messageId")), detail=compact(payload.get("data")))
 
 
-def notice_for(action: str) -> Handler:
-    def notice(ctx: FrameContext, payload: dict[str, Any]) -> None:
-        ctx.emit(EventType.notice, reason=action, status=to_text(payload.get("status")),
-                 detail=compact(payload))
-    return notice
-
-
 def open_transaction(state: ChargerState, slot: str, key: str | None,
                      meter_wh: float | None) -> None:
     if key is None:

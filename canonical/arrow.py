@@ -12,7 +12,7 @@ import dataclasses
 import itertools
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from enum import StrEnum
 from functools import cache
 from operator import attrgetter
@@ -111,8 +111,3 @@ def from_table(record_type: type[R], table: pa.Table | pa.RecordBatch) -> list[R
         return []
     # Positional, in field order: several times faster than a keyword dict per row.
     return list(itertools.starmap(record_type, zip(*(columns[n] for n in names), strict=True)))
-
-
-def concat(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
-    """A table of the given batches; an empty table of ``schema`` when there are none."""
-    return pa.Table.from_batches(list(batches), schema=schema)

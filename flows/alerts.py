@@ -33,6 +33,8 @@ def make_alert(kind: AlertKind, charge_point_id: str, about: str, *, detected_at
                detail: str | None = None) -> Alert:
     """An alert whose id is ``<charge_point_id>:<kind>:<about>``: ``about`` names the fact
     (a session, an episode start), so the same fact found twice is one alert."""
-    return Alert(f"{charge_point_id}:{kind.value}:{about}", kind.value, SEVERITY[kind].value,
-                 charge_point_id, session_id, connector_id, detected_at, event_time, value, unit,
-                 message, frame_id, detail)
+    return Alert(alert_id=f"{charge_point_id}:{kind.value}:{about}", kind=kind.value,
+                 severity=SEVERITY[kind].value, charge_point_id=charge_point_id,
+                 session_id=session_id, connector_id=connector_id, detected_at=detected_at,
+                 event_time=event_time, value=value, unit=unit, message=message,
+                 frame_id=frame_id, detail=detail)

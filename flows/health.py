@@ -223,8 +223,12 @@ class HealthTracker:
         m, start = self.minute, end - MINUTE
         gaps, resp = m.heartbeat_gaps_s, m.response_ms
         return ChargerHealth(
-            self.charge_point_id, start, self.online or m.online_ns > 0, m.online_ns / S,
-            m.reconnects, m.heartbeats, sum(gaps) / len(gaps) if gaps else None,
-            sum(resp) / len(resp) if resp else None, m.frames_in, self.vendor, self.model,
-            self.firmware_version, drift_s, active,
-            sum(self.power_w.values()) if self.power_w else None, max(now, end))
+            charge_point_id=self.charge_point_id, minute=start,
+            online=self.online or m.online_ns > 0, online_s=m.online_ns / S,
+            reconnects=m.reconnects, heartbeats=m.heartbeats,
+            heartbeat_interval_s=sum(gaps) / len(gaps) if gaps else None,
+            response_time_ms=sum(resp) / len(resp) if resp else None, frames_in=m.frames_in,
+            vendor=self.vendor, model=self.model, firmware_version=self.firmware_version,
+            drift_s=drift_s, sessions_active=active,
+            power_w=sum(self.power_w.values()) if self.power_w else None,
+            updated_at=max(now, end))
