@@ -12,6 +12,7 @@ at-least-once; the warehouse views dedupe by natural key, so nothing counts twic
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ from chargeline.ports import wait_listening
 from flows.config import FlowConfig
 from flows.pipeline import get_flow
 from flows.shard import LAYOUT
-from flows.source import JournalSource
+from flows.source import JournalSource, request_stop
 from warehouse.sink import WarehouseSink
 
 RECOVERY_PARTITIONS = 2
@@ -80,6 +81,8 @@ def run_flow(settings: FlowSettings) -> None:
     flow = get_flow(JournalSource(data_dir, follow=settings.follow),
                     WarehouseSink(data_dir, durable=settings.durable), settings.config())
     wait_for_first_member(settings.addresses, settings.process_id)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, request_stop)
     cluster_main(  # type: ignore[no-untyped-call]
         flow, list(settings.addresses), settings.process_id,
                  worker_count_per_proc=settings.workers,
