@@ -270,7 +270,7 @@ def main() -> None:
         wait_port(port)
         wait_for_catalog(data_dir)
         ledger, query_s = measure(data_dir, port, a)
-        files = sum(1 for _ in (data_dir / "warehouse").glob("*/date=*/*.parquet"))
+        files = sum(1 for _ in (data_dir / "warehouse" / "current").glob("*/date=*/*.parquet"))
     finally:
         for proc in (flow, serve):
             proc.terminate()

@@ -15,7 +15,6 @@ statement instead of a select defines a table macro of the same name, e.g.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import uuid
@@ -27,7 +26,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from warehouse.layout import table_glob, warehouse_dir
+from warehouse.layout import readers_lock, table_glob, warehouse_dir
 from warehouse.tables import TABLES
 from warehouse.vocabulary import vocabulary_sql
 from warehouse.writer import WarehouseWriter
@@ -59,11 +58,14 @@ def source_sql(data_dir: Path, table: str) -> str:
 
 
 def fingerprint(data_dir: Path) -> str:
-    """Changes when the SQL, the table list or the data directory's location changes."""
+    """Changes when the SQL, the table list, where the tables are read from (the data
+    directory's location, the sources' globs) changes."""
     digest = hashlib.sha256(str(warehouse_dir(data_dir).resolve()).encode())
     for name, sql in view_sql():
         digest.update(name.encode() + sql.encode())
     digest.update(",".join(TABLES).encode())
+    for table in TABLES:
+        digest.update(source_sql(data_dir, table).encode())
     return digest.hexdigest()[:16]
 
 
@@ -153,29 +155,19 @@ def connect(data_dir: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection
 
 @contextmanager
 def reading(data_dir: Path) -> Iterator[None]:
-    """Hold the warehouse's shared reader lock: compaction and prune never delete a file
-    while any holder runs a query. Cheap (one ``flock``); hold it per query, not per session."""
-    with _lock(data_dir, fcntl.LOCK_SH):
+    """Hold the warehouse's shared reader lock: compaction and prune never delete a file,
+    and a replay never swaps the generation, while any holder runs a query. Cheap (one
+    ``flock``); hold it per query, not per session."""
+    with readers_lock(data_dir, exclusive=False):
         yield
 
 
 @contextmanager
 def deleting(data_dir: Path) -> Iterator[None]:
-    """The exclusive side of ``reading``: held by compaction and prune while files go away."""
-    with _lock(data_dir, fcntl.LOCK_EX):
+    """The exclusive side of ``reading``: held by compaction and prune while files go away,
+    and by a replay while it swaps the generation."""
+    with readers_lock(data_dir, exclusive=True):
         yield
-
-
-@contextmanager
-def _lock(data_dir: Path, mode: int) -> Iterator[None]:
-    path = warehouse_dir(data_dir) / "readers.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, mode)
-        yield
-    finally:
-        os.close(fd)
 
 
 def query(con: duckdb.DuckDBPyConnection, data_dir: Path, sql: str,

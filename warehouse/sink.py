@@ -32,19 +32,21 @@ class _WarehousePartition(StatelessSinkPartition[Item]):
 
 
 class WarehouseSink(DynamicSink[Item]):
-    """Write ``(table, batch)`` items as Parquet under ``<data_dir>/warehouse``.
+    """Write ``(table, batch)`` items as Parquet under ``<data_dir>/warehouse``: into the
+    current generation, or into ``root``, the generation a replay builds.
 
     Never opens the DuckDB catalog (readers hold it); it only makes sure the catalog exists
     when the flow starts, so dashboards have views to open.
     """
 
-    def __init__(self, data_dir: Path, durable: bool = True) -> None:
+    def __init__(self, data_dir: Path, durable: bool = True, root: Path | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.durable = durable
+        self.root = root
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _WarehousePartition:
         from warehouse.catalog import ensure
 
-        writer = WarehouseWriter(self.data_dir, durable=self.durable)
+        writer = WarehouseWriter(self.data_dir, durable=self.durable, root=self.root)
         ensure(self.data_dir)
         return _WarehousePartition(writer)

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from canonical.errors import ConfigError
-from warehouse.layout import PARTITION_PREFIX, SEED_DIR, table_dir, write_atomically
+from warehouse.layout import PARTITION_PREFIX, SEED_DIR, ensure_current, write_atomically
 from warehouse.tables import TABLES, Table, resolve
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
@@ -23,16 +23,20 @@ _NS_PER_DAY = 86_400 * 1_000_000_000
 class WarehouseWriter:
     """Append canonical record batches to the warehouse under ``<data_dir>/warehouse``.
 
-    Creating one lays out every table with its zero-row seed file, so the catalog's views
-    answer (with no rows) before the first write. Not thread-safe; one per thread or process
-    is fine — files never collide (uuid names).
+    Writes go to the current generation (``warehouse/current``), or to ``root`` when given:
+    the generation a replay builds (see generations.py). Creating one lays out every table
+    with its zero-row seed file, so the catalog's views answer (with no rows) before the
+    first write. Not thread-safe; one per thread or process is fine — files never collide
+    (uuid names).
     """
 
-    def __init__(self, data_dir: Path, durable: bool = True) -> None:
+    def __init__(self, data_dir: Path, durable: bool = True, root: Path | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.durable = durable
+        self.root = Path(root) if root is not None else ensure_current(self.data_dir,
+                                                                       list(TABLES))
         for table in TABLES.values():
-            seed_dir = table_dir(self.data_dir, table.name) / SEED_DIR
+            seed_dir = self.root / table.name / SEED_DIR
             if not (seed_dir / "part-seed.parquet").exists():
                 write_seed(seed_dir, table)
 
@@ -53,7 +57,7 @@ class WarehouseWriter:
                 for day in sorted(unique_days)]
 
     def _write_day(self, spec: Table, day: int, data: pa.Table) -> Path:
-        partition = table_dir(self.data_dir, spec.name) / f"{PARTITION_PREFIX}{day_name(day)}"
+        partition = self.root / spec.name / f"{PARTITION_PREFIX}{day_name(day)}"
         return write_atomically(data, partition, self.durable)
 
 
