@@ -119,3 +119,41 @@ def test_kill_9_of_the_live_flow_loses_and_doubles_nothing(tmp_path: Path) -> No
     assert after_kills["events"] == expected["events"]
     assert after_kills["sessions"] == expected["sessions"]
     assert after_kills["alerts"] == expected["alerts"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_the_live_flow_stops_cleanly_on_a_signal_under_traffic(tmp_path: Path,
+                                                               signum: int) -> None:
+    """Ctrl-C (or SIGTERM) while frames keep coming: the flow hands on what it holds, every
+    step flushes, it says so and exits 0 within seconds; a restart resumes and loses
+    nothing (the same results as a replay)."""
+    lines = traffic_lines(6, time.time_ns() + 3600 * S)
+    first, second = write_chunks(lines, tmp_path / "chunks", 2)
+    live = tmp_path / "live"
+    live.mkdir()
+    flow = subprocess.Popen([*CLI, "flow", "--data-dir", str(live)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    chargeline("import", "--data-dir", str(live), str(first))
+    importing = subprocess.Popen([*CLI, "import", "--data-dir", str(live), str(second)])
+    time.sleep(1.0)
+    flow.send_signal(signum)
+    began = time.monotonic()
+    _, err = flow.communicate(timeout=30)
+    stopped_s = time.monotonic() - began
+    importing.wait(timeout=60)
+    assert flow.returncode == 0, err.decode()[-2000:]
+    assert stopped_s < 10, f"took {stopped_s:.1f} s"
+    assert signal.Signals(signum).name in err.decode()
+    restarted = subprocess.Popen([*CLI, "flow", "--data-dir", str(live)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_caught_up(live, len(lines))
+        resumed = results(live)
+    finally:
+        restarted.terminate()
+        restarted.wait(timeout=30)
+    reference = copy_journal(live, tmp_path / "reference")
+    chargeline("replay", "--data-dir", str(reference))
+    expected = results(reference)
+    assert resumed["sessions"] == expected["sessions"]
+    assert resumed["events"] == expected["events"]
