@@ -50,6 +50,7 @@ from flows.readings import reading_of
 from flows.review import review
 from flows.session import Session
 from flows.stops import StopEvidence, stop_of
+from flows.stuck import check_stuck
 from flows.twins import resolve_twins, twin_key
 
 if TYPE_CHECKING:
@@ -88,8 +89,10 @@ class SessionBook:
         AlertKind.stuck_session})
 
     def advance(self, now: int, charger: ChargerPipeline) -> list[Alert]:
-        h = charger.health
-        return self.check_stuck(now, h.online, h.last_seen, h.offline_since)
+        alerts = check_stuck(self.active(), now, charger.health, self.config)
+        for alert in alerts:
+            self._mark(self.sessions[alert.session_id or ""])
+        return alerts
 
     def apply(self, e: CanonicalEvent, charger: ChargerPipeline) -> list[Alert]:
         kind = e.event_type
@@ -381,38 +384,6 @@ class SessionBook:
                            session_id=session.session_id, connector_id=session.connector_id,
                            frame_id=e.frame_id, value=round(delay_s, 1), unit="s",
                            message=f"stop arrived {delay_s / 3600:.1f} h after the session ended")]
-
-    def check_stuck(self, now: int, online: bool, last_seen: int,
-                    offline_since: int | None) -> list[Alert]:
-        """Mark silent sessions stuck (see the module docstring); ``now`` is server time."""
-        wait = int(self.config.stuck_after_s * S)
-        # Every deadline below is at least this: nothing can be due before it (the common
-        # case, checked on every event, without walking the sessions).
-        if now < (last_seen if online else offline_since or 0) + wait:
-            return []
-        alerts = []
-        for session in self.active():
-            if not session.started and not session.stopped:
-                continue
-            deadline = (last_seen if online else max(session.last_event_at,
-                                                     offline_since or 0)) + wait
-            deadline = max(deadline, session.last_event_at + wait)
-            if now >= deadline:
-                alerts.append(self._stuck(session, deadline))
-        return alerts
-
-    def _stuck(self, session: Session, at: int) -> Alert:
-        session.status = SessionStatus.stuck.value
-        session.stuck_episodes += 1
-        session.flag(SessionFlag.stuck)
-        self._mark(session)
-        silent_s = (at - session.last_event_at) / S
-        return make_alert(AlertKind.stuck_session, self.charge_point_id,
-                          f"{session.session_id}#{session.stuck_episodes}", detected_at=at,
-                          event_time=session.last_event_at, session_id=session.session_id,
-                          connector_id=session.connector_id, value=round(silent_s, 1), unit="s",
-                          message=f"no sign of the session for {silent_s / 60:.0f} min while "
-                                  "its charger is offline or silent")
 
     def _slot(self, e: CanonicalEvent) -> str:
         return str(e.evse_id if e.evse_id is not None else e.connector_id)
