@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from canonical import Alert, CanonicalEvent, ChargerHealth, RawFrame, SessionRecord, schema_of
 from canonical.errors import RegistryError
+from warehouse.charger_last import ChargerLast
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ TABLES: dict[str, Table] = {
         Table("sessions", SessionRecord, "updated_at", ("session_id", "version")),
         Table("alerts", Alert, "detected_at", ("alert_id",)),
         Table("charger_health", ChargerHealth, "minute", ("charge_point_id", "minute")),
+        Table("charger_last", ChargerLast, "last_minute", ("charge_point_id",)),
     )
 }
 

@@ -2,7 +2,8 @@
 
 Writes are at-least-once: the same rows may be written again (a Bytewax recovery, a replay),
 and the views deduplicate them by natural key (see tables.py). A write is one file per day
-touched, each appearing atomically.
+touched, each appearing atomically. A ``charger_health`` write also keeps ``charger_last``
+(see charger_last.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from canonical.errors import ConfigError
+from warehouse import charger_last
 from warehouse.layout import PARTITION_PREFIX, SEED_DIR, ensure_current, write_atomically
 from warehouse.tables import TABLES, Table, resolve
 
@@ -26,8 +28,9 @@ class WarehouseWriter:
     Writes go to the current generation (``warehouse/current``), or to ``root`` when given:
     the generation a replay builds (see generations.py). Creating one lays out every table
     with its zero-row seed file, so the catalog's views answer (with no rows) before the
-    first write. Not thread-safe; one per thread or process is fine — files never collide
-    (uuid names).
+    first write; a ``charger_last`` missing beside existing health rows (a warehouse written
+    before it existed) is first built from them. Not thread-safe; one per thread or process
+    is fine — files never collide (uuid names).
     """
 
     def __init__(self, data_dir: Path, durable: bool = True, root: Path | None = None) -> None:
@@ -38,7 +41,11 @@ class WarehouseWriter:
         for table in TABLES.values():
             seed_dir = self.root / table.name / SEED_DIR
             if not (seed_dir / "part-seed.parquet").exists():
+                if table.name == charger_last.TABLE:
+                    charger_last.backfill(self.root / charger_last.SOURCE,
+                                          self.root / table.name, durable)
                 write_seed(seed_dir, table)
+        self._last = charger_last.Merger(self.data_dir, self.root, durable)
 
     def write(self, table: str, batch: pa.RecordBatch | pa.Table) -> list[Path]:
         """Write ``batch`` (exactly the table's canonical schema) and return the files made.
@@ -49,6 +56,13 @@ class WarehouseWriter:
         data = conform(spec, batch)
         if data.num_rows == 0:
             return []
+        files = self._write(spec, data)
+        if spec.name == charger_last.SOURCE:
+            files += self._write(resolve(charger_last.TABLE), charger_last.from_health(data))
+            self._last.appended()
+        return files
+
+    def _write(self, spec: Table, data: pa.Table) -> list[Path]:
         days = pc.divide(data[spec.day_column].cast(pa.int64()), _NS_PER_DAY)
         unique_days = days.unique().to_pylist()
         if len(unique_days) == 1:

@@ -64,7 +64,7 @@ def test_wrong_schema_names_the_table_and_column(writer: WarehouseWriter) -> Non
     batch = to_batch(SessionRecord, [session()])
     with pytest.raises(ConfigError, match=r"'alerts'.*alert_id"):
         writer.write("alerts", batch)
-    with pytest.raises(RegistryError, match="valid: alerts, charger_health, events"):
+    with pytest.raises(RegistryError, match="valid: alerts, charger_health, charger_last, events"):
         writer.write("sesions", batch)
 
 
@@ -167,11 +167,6 @@ def test_charger_status_takes_the_latest_write_of_the_latest_minute(put, rows) -
     assert [(r["power_w"], r["response_time_ms"]) for r in status] == [(9000.0, 120.0)]
 
 
-def test_charger_status_reads_the_fleets_last_two_days(put, rows) -> None:
-    put("charger_health", [health(0, charge_point_id="CP-gone"),
-                           health(3 * 24 * 60, charge_point_id="CP1")])
-    assert rows("select charge_point_id from charger_status") == [{"charge_point_id": "CP1"}]
-
 
 def test_a_withdrawn_alert_is_not_listed_until_raised_again(put, rows) -> None:
     """Later evidence (a sample delivered late) can show a finding wrong: the flow writes a
@@ -183,4 +178,3 @@ def test_a_withdrawn_alert_is_not_listed_until_raised_again(put, rows) -> None:
                    alert("w3"), alert("w3")])  # written twice (at-least-once)
     got = rows("select alert_id, detected_at from alerts order by 1")
     assert [r["alert_id"] for r in got] == ["w2", "w3"]
-

@@ -1,37 +1,39 @@
--- charger_status: one row per charger, as of its latest health minute. A charger whose latest
--- minute is more than 5 minutes behind the fleet's latest minute counts as offline (stale).
+-- charger_status: one row per charger ever reported, as of its latest health minute however
+-- long ago that was. A charger whose latest minute is more than 5 minutes behind the fleet's
+-- latest minute counts as offline (stale): a charger silent for days stays listed, offline,
+-- with its last-seen time.
 --
--- Only health minutes within 2 days of the fleet's latest minute are read: the flow writes a
--- row per known charger per minute while it runs, so every charger's latest row lies there,
--- and the bound keeps this from reading all of charger_health (43 M rows at 30 days x 1,000
--- chargers: 14 s; bounded: 0.25 s). A charger without a row in those 2 days is left out, and a
--- column it last reported earlier (e.g. response_time_ms of a charger offline for days) is null.
--- It reads raw_charger_health rather than the deduplicated view: a dedup per (charger, minute)
--- costs seconds even over 2 days, and the latest row per charger needs none. version_key
--- orders rows by minute, then updated_at, so a minute written twice counts as its latest write
--- (as charger_health's dedup keeps it); a column that write left null takes the value of the
--- latest row that has one.
+-- It reads charger_last, not charger_health: the writer of charger_health keeps there, per
+-- write, each charger's state folded from the rows written (warehouse/charger_last.py), and
+-- folds the table into one file every 16 writes. So this reads a few small files whatever
+-- the history (it read the last 2 days of charger_health before: a charger silent longer
+-- dropped out of the list, and every health file was opened to find those days).
+-- version_key orders the folded rows by minute, then write time, as charger_health's dedup
+-- orders a minute's writes; an attribute the latest row lacks comes from the latest row that
+-- has it, except power_w: null when the latest minute had no power (arg_max_null; arg_max
+-- skips nulls, so a charger that had stopped charging kept counting its last power).
 with
 
-fleet as (
-    select max(minute) as fleet_minute from raw_charger_health
+folded as (
+    select
+        * replace (
+            cast(last_minute as timestamptz) as last_minute,
+            cast(last_seen_at as timestamptz) as last_seen_at
+        ),
+        (epoch_ns(last_minute)::hugeint << 64) + epoch_ns(updated_at) as version_key
+    from raw_charger_last
 ),
 
--- The comparison on the raw minute reaches the Parquet scan (as a dynamic filter).
-recent as (
-    select
-        * replace (cast(minute as timestamptz) as minute),
-        (epoch_ns(minute)::hugeint << 64) + epoch_ns(updated_at) as version_key
-    from raw_charger_health
-    where minute >= (select fleet_minute - interval 2 day from fleet)
+fleet as (
+    select max(last_minute) as fleet_minute from folded
 ),
 
 latest as (
     select
         charge_point_id,
-        max(minute) as last_minute,
+        max(last_minute) as last_minute,
         arg_max(online, version_key) as reported_online,
-        max(minute) filter (where frames_in > 0) as last_seen_at,
+        max(last_seen_at) as last_seen_at,
         arg_max(vendor, version_key) filter (where vendor is not null) as vendor,
         arg_max(model, version_key) filter (where model is not null) as model,
         arg_max(firmware_version, version_key)
@@ -42,8 +44,8 @@ latest as (
         arg_max(response_time_ms, version_key)
             filter (where response_time_ms is not null) as response_time_ms,
         arg_max(sessions_active, version_key) as sessions_active,
-        arg_max(power_w, version_key) as power_w
-    from recent
+        arg_max_null(power_w, version_key) as power_w
+    from folded
     group by charge_point_id
 ),
 
