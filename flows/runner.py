@@ -43,6 +43,10 @@ class FlowSettings:
     late_stop_s: float | None = None
     snapshot_interval_s: float = 2.0
     durable: bool = True
+    # Where a replay writes (chargeline.rebuild): a new warehouse generation and recovery
+    # store beside the current ones; None: the current ones.
+    tables_root: Path | None = None
+    recovery_dir: Path | None = None
 
     def config(self) -> FlowConfig:
         config = FlowConfig()
@@ -55,11 +59,12 @@ class FlowSettings:
         return config
 
 
-def recovery_config(data_dir: Path) -> RecoveryConfig:
-    """The recovery store, created on first use. Its state is keyed by shard: a store written
-    under another shard layout (``flows.shard.LAYOUT``, kept in its ``LAYOUT`` file) would
-    resume the journal with the chargers' state missing, so it is refused."""
-    directory = data_dir / "recovery"
+def recovery_config(data_dir: Path, directory: Path | None = None) -> RecoveryConfig:
+    """The recovery store (``directory``, by default ``<data_dir>/recovery``), created on first
+    use. Its state is keyed by shard: a store written under another shard layout
+    (``flows.shard.LAYOUT``, kept in its ``LAYOUT`` file) would resume the journal with the
+    chargers' state missing, so it is refused."""
+    directory = directory or data_dir / "recovery"
     marker = directory / "LAYOUT"
     if not directory.exists():
         directory.mkdir(parents=True)
@@ -79,7 +84,8 @@ def run_flow(settings: FlowSettings) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "journal").mkdir(exist_ok=True)
     flow = get_flow(JournalSource(data_dir, follow=settings.follow),
-                    WarehouseSink(data_dir, durable=settings.durable), settings.config())
+                    WarehouseSink(data_dir, durable=settings.durable, root=settings.tables_root),
+                    settings.config())
     wait_for_first_member(settings.addresses, settings.process_id)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, request_stop)
@@ -87,7 +93,7 @@ def run_flow(settings: FlowSettings) -> None:
         flow, list(settings.addresses), settings.process_id,
                  worker_count_per_proc=settings.workers,
                  epoch_interval=timedelta(seconds=settings.snapshot_interval_s),
-                 recovery_config=recovery_config(data_dir))
+                 recovery_config=recovery_config(data_dir, settings.recovery_dir))
 
 
 def wait_for_first_member(addresses: tuple[str, ...] | list[str], process_id: int) -> None:
