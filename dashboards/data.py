@@ -16,12 +16,12 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-import pyarrow.csv as pacsv
+import pyarrow as pa
 import pyarrow.parquet as pq
 import streamlit as st
 
 from warehouse.catalog import connect, query
-from warehouse.export import finance_rows
+from warehouse.export import csv_bytes, finance_rows
 
 log = logging.getLogger(__name__)
 
@@ -329,20 +329,25 @@ def finance_days() -> pd.DataFrame:
 
 
 def finance_export(first_day: date, last_day: date, fmt: str) -> bytes:
-    """The finance export of ``warehouse.export`` (same rows as ``chargeline export``), as
-    bytes of a CSV or Parquet file."""
+    """The finance export of ``warehouse.export`` (same rows and bytes as ``chargeline
+    export``: CSV cells a spreadsheet would run as formulas escaped), as a CSV or Parquet
+    file."""
     return _finance_export(str(data_dir()), first_day, last_day, fmt)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def _finance_export(path: str, first_day: date, last_day: date, fmt: str) -> bytes:
     table = finance_rows(Path(path), first_day, last_day)
-    sink = io.BytesIO()
     if fmt == "csv":
-        pacsv.write_csv(table, sink)
-    else:
-        pq.write_table(table, sink, compression="zstd")
+        return csv_bytes(table)
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
     return sink.getvalue()
+
+
+def csv_download(rows: pd.DataFrame) -> bytes:
+    """A loader's rows as a CSV download, escaped as every export is (``csv_bytes``)."""
+    return csv_bytes(pa.Table.from_pandas(rows, preserve_index=False))
 
 
 # --- firmware ----------------------------------------------------------------------------

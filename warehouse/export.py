@@ -1,13 +1,20 @@
-"""Finance exports: ``finance_sessions`` rows of a date range as CSV or Parquet."""
+"""Finance exports: ``finance_sessions`` rows of a date range as CSV or Parquet.
+
+Every CSV this package or the dashboards hand out goes through ``csv_bytes``: text a charger
+chose (idTag, a 2.0.1 transactionId, its charge point id, timestamps as sent) is written so
+that a spreadsheet shows it rather than runs it (``csv_safe``). Parquet keeps the raw value.
+"""
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -15,6 +22,9 @@ from canonical.errors import ConfigError
 from warehouse.catalog import connect, query
 
 FORMATS = ("csv", "parquet")
+# OWASP's CSV injection rule: a cell starting with one of these is a formula (or becomes one
+# once the spreadsheet trims a tab or carriage return); a single quote before it makes it text.
+FORMULA_START = r"^[=+\-@\t\r]"
 
 _FINANCE_SQL = """
 select * replace (array_to_string(flags, ';') as flags)
@@ -51,13 +61,34 @@ def export_finance(data_dir: Path, first_day: date, last_day: date, fmt: str,
     tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
     try:
         if fmt == "csv":
-            pacsv.write_csv(table, tmp)
+            tmp.write_bytes(csv_bytes(table))
         else:
             pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, output)
     finally:
         tmp.unlink(missing_ok=True)
     return int(table.num_rows)
+
+
+def csv_safe(table: pa.Table) -> pa.Table:
+    """``table`` with every text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return prefixed with a single quote (OWASP: CSV injection), so a spreadsheet
+    shows ``'=HYPERLINK(...)`` instead of running it. Other cells and types are unchanged."""
+    return pa.table([_quoted(column) for column in table.columns], schema=table.schema)
+
+
+def _quoted(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return column
+    risky = pc.match_substring_regex(column, FORMULA_START)
+    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+
+
+def csv_bytes(table: pa.Table) -> bytes:
+    """``table`` as CSV (header line, text quoted), formula-like cells escaped (``csv_safe``)."""
+    sink = io.BytesIO()
+    pacsv.write_csv(csv_safe(table), sink)
+    return sink.getvalue()
 
 
 def parse_day(text: str, option: str) -> date:

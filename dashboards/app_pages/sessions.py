@@ -69,7 +69,7 @@ def diagnostic_timeline(session_id: str) -> None:
     if rows.empty:
         st.caption("No frame recorded for this session.")
         return
-    st.download_button("Download timeline (CSV)", rows.to_csv(index=False),
+    st.download_button("Download timeline (CSV)", data.csv_download(rows),
                        file_name=f"{session_id.replace('/', '_')}-timeline.csv",
                        mime="text/csv")
     st.dataframe(rows.drop(columns=["raw"]), hide_index=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import io
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -41,3 +43,24 @@ def test_finance_exports_are_the_billed_sessions(warehouse: Path,
         "CP2/0": 1500.0, "CP2/3": 4200.0, "CP1/1": 7000.0, "CP1/2": 12345.0}
     assert [r["session_id"] for r in parquet] == [r["session_id"] for r in csv]
     assert {r["session_id"] for r in csv if not r["billable"]} == {"CP1/2"}
+
+
+def test_the_reconciliation_csv_download_escapes_formulas_as_the_cli_does(
+        warehouse_factory: Callable[..., Path], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    from dashboards import data
+    from tests.warehouse.conftest import session
+    from tests.warehouse.test_commands import HOSTILE
+
+    hostile = warehouse_factory({"sessions": [session(str(i), id_tag=tag)
+                                              for i, tag in enumerate(HOSTILE)]})
+    monkeypatch.setenv("CHARGELINE_DATA_DIR", str(hostile))
+    day = date(2026, 1, 1)
+    downloaded = data.finance_export(day, day, "csv")
+    rows = list(csv.DictReader(io.StringIO(downloaded.decode(), newline="")))
+    assert sorted(r["id_tag"] for r in rows) == sorted("'" + t for t in HOSTILE)
+    assert main(["export", "finance", "--data-dir", str(hostile), "--from", "2026-01-01",
+                 "--to", "2026-01-01", "--output", str(tmp_path / "cli.csv")]) == 0
+    assert (tmp_path / "cli.csv").read_bytes() == downloaded
+    parquet = pq.read_table(io.BytesIO(data.finance_export(day, day, "parquet")))
+    assert sorted(parquet["id_tag"].to_pylist()) == sorted(HOSTILE)

