@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +23,7 @@ from pathlib import Path
 import orjson
 
 from canonical.errors import ConfigError
+from ingest.files import OS, exclusive, make_dir, write_atomically
 
 MIN_PASSWORD, MAX_PASSWORD = 16, 40
 _PRINTABLE = re.compile(r"[\x21-\x7e]+")
@@ -66,7 +69,7 @@ class CredentialStore:
 
     def __post_init__(self) -> None:
         self._entries: dict[str, dict[str, str]] = {}
-        self._mtime_ns = -1
+        self._version: tuple[int, int, int] | None = None
         self._dummy_salt = os.urandom(16)
         self._dummy = _hash("x" * MIN_PASSWORD, self._dummy_salt)
         self._verified: dict[tuple[str, bytes], bool] = {}
@@ -77,13 +80,16 @@ class CredentialStore:
 
     def _load(self) -> dict[str, dict[str, str]]:
         try:
-            mtime = self.path.stat().st_mtime_ns
+            stat = self.path.stat()
         except FileNotFoundError:
-            self._entries, self._mtime_ns = {}, -1
+            self._entries, self._version = {}, None
             return self._entries
-        if mtime != self._mtime_ns:
+        # Every save is a new file (renamed over): its inode changes even when two saves
+        # fall within one tick of the file system's clock.
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if version != self._version:
             self._entries = orjson.loads(self.path.read_bytes())
-            self._mtime_ns = mtime
+            self._version = version
             self._verified.clear()
         return self._entries
 
@@ -96,23 +102,27 @@ class CredentialStore:
     def add(self, charge_point_id: str, password: str) -> None:
         check_password(password)
         salt = os.urandom(16)
-        entries = dict(self._load())
-        entries[charge_point_id] = {"algo": "scrypt", "salt": salt.hex(),
-                                    "hash": _hash(password, salt).hex()}
-        self._save(entries)
+        entry = {"algo": "scrypt", "salt": salt.hex(), "hash": _hash(password, salt).hex()}
+        with self._saving() as entries:
+            entries[charge_point_id] = entry
 
     def remove(self, charge_point_id: str) -> bool:
-        entries = dict(self._load())
-        found = entries.pop(charge_point_id, None) is not None
-        self._save(entries)
-        return found
+        with self._saving() as entries:
+            return entries.pop(charge_point_id, None) is not None
 
-    def _save(self, entries: dict[str, dict[str, str]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_bytes(orjson.dumps(entries, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+    @contextlib.contextmanager
+    def _saving(self) -> Iterator[dict[str, dict[str, str]]]:
+        """The entries as on disk now, to change; saved on exit. Under ``chargers.json.lock``,
+        so two ``chargeline chargers add`` at once both land (each read what the other
+        wrote); saved atomically and durably (``ingest.files.write_atomically``: a power
+        loss leaves the old file or the new, never an empty one)."""
+        make_dir(OS, self.path.parent)
+        with exclusive(OS, self.path):
+            self._version = None
+            entries = dict(self._load())
+            yield entries
+            data = orjson.dumps(entries, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+            write_atomically(OS, self.path, data, mode=0o600)
 
     def verify(self, charge_point_id: str, password: str) -> bool:
         """True if the password is this charge point's. Constant-time; unknown ids are False."""

@@ -3,13 +3,15 @@
 Layout under ``<data-dir>/journal/``::
 
     LOCK                              held (flock) by the one writer process
+    DURABLE                           how far readers may read (``DurableMark``)
     seg-<first frame id, 20 digits>.arrow     Arrow IPC stream, appended by group commits
     seg-<first frame id, 20 digits>.parquet   the same segment once sealed (immutable)
 
 ``JournalWriter`` appends (fsync per batch); ``GroupCommitJournal`` batches appends from many
 asyncio tasks into one fsync; ``JournalReader`` reads everything after a frame id and can tail
-the active segment while it grows. The writer/reader pair is the interface a Kafka backend
-would implement.
+the active segment while it grows, never past what is durable. Every file access goes
+through an ``ingest.files.FileSystem`` (the power-loss test swaps in its own). The
+writer/reader pair is the interface a Kafka backend would implement.
 """
 
 from ingest.journal.group_commit import GroupCommitJournal

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import NoReturn
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -15,11 +15,15 @@ import pyarrow.parquet as pq
 
 from canonical import RawFrame, to_batch
 from canonical.errors import JournalError, JournalLockedError
+from ingest.files import OS, FileLocked, FileSystem, make_dir, write_atomically
 from ingest.journal.segments import (
+    DURABLE,
     SCHEMA,
+    DurableMark,
     Segment,
     journal_dir,
     list_segments,
+    read_ipc_from,
     read_segment,
     segment_path,
 )
@@ -44,58 +48,105 @@ class JournalWriter:
     ``append`` returns only once the records are on disk (fsync), so a caller may acknowledge
     them. Frame ids grow by one per record and continue across restarts. A restart never
     appends to an old segment (its tail may be torn): it opens a new one.
+
+    Durability (``ingest.files`` states the rules): a new segment is named durably (directory
+    fsync) before anything in it is acknowledged, so a power loss cannot drop a segment whose
+    frames were acknowledged and hand their ids out again. Readers see only what is durable
+    (``DurableMark``). A failed write or fsync rolls the journal back to its last sync: the
+    segment is cut back to its durable bytes and the ids since are given again, so the frames
+    of a failed append are never read by anyone (their senders were told they are not stored).
+    All file access goes through ``fs`` (the power-loss test gives its own).
     """
 
     def __init__(self, data_dir: str | os.PathLike[str], segment_rows: int = 200_000,
-                 fsync: bool = True) -> None:
+                 fsync: bool = True, fs: FileSystem = OS) -> None:
         if segment_rows < 1:
             raise JournalError(f"segment_rows must be >= 1, got {segment_rows}")
+        self.fs = fs
         self.directory = journal_dir(data_dir)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            make_dir(fs, self.directory)
+        except OSError as exc:
+            raise JournalError(f"cannot create {str(self.directory)!r}: {exc}") from exc
         self._lock = self._acquire_lock()
         self._segment_rows = segment_rows
         self._fsync = fsync
-        self.next_frame_id = self._recover_next_id()
-        self._file: BinaryIO | None = None
+        self._fd: int | None = None
+        self._segment = 0  # first frame id of the segment being written
         self._rows_in_segment = 0
-
-    def _acquire_lock(self) -> BinaryIO:
-        lock = open(self.directory / "LOCK", "a+b")  # noqa: SIM115 - held for the writer's life
+        self._written = 0  # bytes of that segment written, of which ``_durable`` fsync'd
+        self._durable = 0
+        self._damaged = False  # a roll-back failed: nothing is written until one succeeds
         try:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().decode(errors="replace").strip() or "unknown"
-            lock.close()
-            raise JournalLockedError(str(self.directory), holder) from None
-        lock.truncate(0)
-        lock.write(f"pid {os.getpid()}".encode())
-        lock.flush()
-        return lock
+            self._mark = fs.open(self.directory / DURABLE)
+            self.next_frame_id = self._recover()
+        except OSError as exc:
+            fs.close(self._lock)
+            raise JournalError(f"cannot recover the journal in {str(self.directory)!r}: "
+                               f"{exc}") from exc
+        self.durable_next_id = self.next_frame_id
 
-    def _recover_next_id(self) -> int:
-        segments = list_segments(self.directory)
+    @property
+    def damaged(self) -> bool:
+        """A failed write could not be cut off the segment: the journal refuses writes (and
+        readers stop before the failed bytes) until a later attempt cuts it."""
+        return self._damaged
+
+    def _acquire_lock(self) -> int:
+        try:
+            return self.fs.lock(self.directory / "LOCK", f"pid {os.getpid()}")
+        except FileLocked as exc:
+            raise JournalLockedError(str(self.directory), exc.holder) from None
+
+    def _recover(self) -> int:
+        """The next frame id after the last complete batch. What a crash left of the last
+        segment is made durable before the mark lets readers at it."""
+        segments = list_segments(self.directory, self.fs)
         if not segments:
+            self._publish(DurableMark(1, 0, 1))
             return 1
         last = segments[-1]
-        highest = last.first_frame_id - 1
-        for batch in read_segment(last):
+        highest, end = last.first_frame_id - 1, 0
+        if last.sealed:
+            batches = list(read_segment(last, self.fs))
+        else:
+            batches, end = read_ipc_from(last.path, 0, fs=self.fs)
+            self._sync_file(last.path)
+        for batch in batches:
             if batch.num_rows:
                 highest = max(highest, pc.max(batch.column("frame_id")).as_py())
+        if self._fsync:
+            self.fs.fsync_dir(self.directory)
+        self._publish(DurableMark(last.first_frame_id, end, highest + 1))
         return highest + 1
+
+    def _sync_file(self, path: Path) -> None:
+        if self._fsync:
+            fd = self.fs.open(path)
+            try:
+                self.fs.fsync(fd)
+            finally:
+                self.fs.close(fd)
+
+    def _publish(self, mark: DurableMark) -> None:
+        self.fs.pwrite(self._mark, mark.pack(), 0)
 
     def _open_segment(self, first_frame_id: int) -> None:
         path = segment_path(self.directory, first_frame_id, ".arrow")
-        self._file = open(path, "wb")  # noqa: SIM115 - closed in _close_segment
-        self._file.write(_SCHEMA_MESSAGE)
-        self._rows_in_segment = 0
-        self._sync()
-
-    def _sync(self) -> None:
-        assert self._file is not None
-        self._file.flush()
+        self._fd = self.fs.open(path, truncate=True)
+        self._segment, self._rows_in_segment = first_frame_id, 0
+        self._written = self._durable = 0
+        self._put(_SCHEMA_MESSAGE)
         if self._fsync:
-            os.fsync(self._file.fileno())
+            self.fs.fsync(self._fd)
+            self.fs.fsync_dir(self.directory)  # else a power loss may drop the file whole
+        self._durable = self._written
+        self._publish(DurableMark(self._segment, self._durable, self.durable_next_id))
+
+    def _put(self, data: bytes) -> None:
+        assert self._fd is not None
+        self.fs.pwrite(self._fd, data, self._written)
+        self._written += len(data)
 
     def append(self, records: Sequence[RawFrame]) -> list[RawFrame]:
         """Assign frame ids, write one batch, make it durable; returns the numbered records."""
@@ -105,8 +156,7 @@ class JournalWriter:
 
     def write(self, records: Sequence[RawFrame]) -> range:
         """Assign frame ids (the records' own are ignored) and write one batch, not yet
-        durable: call ``sync`` before acknowledging. Readers may see the batch at once.
-        Returns the ids given, in order."""
+        durable nor readable: call ``sync`` before acknowledging. Returns the ids given."""
         return self.write_encoded(self.encode(records))
 
     def encode(self, records: Sequence[RawFrame]) -> EncodedBatch:
@@ -130,12 +180,11 @@ class JournalWriter:
             raise JournalError(f"batch numbered from {ids.start} but the journal is at "
                                f"{self.next_frame_id}: encode after the previous write")
         try:
-            if self._file is None or self._rows_in_segment >= self._segment_rows:
+            self._repair()
+            if self._fd is None or self._rows_in_segment >= self._segment_rows:
                 self._close_segment()
                 self._open_segment(ids.start)
-            assert self._file is not None
-            self._file.write(encoded.payload)
-            self._file.flush()
+            self._put(encoded.payload)
         except OSError as exc:
             self._fail(exc)
         self.next_frame_id = ids.stop
@@ -143,42 +192,80 @@ class JournalWriter:
         return ids
 
     def sync(self) -> None:
-        """Make everything written so far durable (fsync). Safe to call from another thread
-        while ``write`` runs: what ``write`` had returned before this call is covered."""
-        file = self._file
-        if file is None or not self._fsync:
+        """Make everything written so far durable (fsync) and readable. Call it from the
+        thread that writes. On failure (``JournalError``) everything since the last sync is
+        gone: its ids will be given again."""
+        if self._fd is None:
             return
+        written, next_id = self._written, self.next_frame_id
         try:
-            os.fsync(file.fileno())
+            self._repair()
+            if self._fsync:
+                self.fs.fsync(self._fd)
+            self._publish(DurableMark(self._segment, written, next_id))
         except (OSError, ValueError) as exc:
             self._fail(exc)
+        self._durable, self.durable_next_id = written, next_id
 
-    def _fail(self, exc: Exception) -> None:
-        self._abandon_segment()
+    def _fail(self, exc: Exception) -> NoReturn:
+        self._roll_back()
         where = str(self.directory)
         raise JournalError(f"cannot write the journal in {where!r}: {exc}") from exc
 
-    def _abandon_segment(self) -> None:
-        """After a failed write (disk full, read-only): the segment may end torn, so the next
-        append starts a new one; readers stop at the torn batch, which no one acknowledged."""
+    def _roll_back(self) -> None:
+        """Back to the last sync: the segment cut to its durable bytes (so no reader, now or
+        after a restart, ever sees a batch whose write or fsync failed) and closed; the next
+        write opens a new one. If even the cut fails, nothing is written until it succeeds:
+        the mark still ends the segment at its durable bytes meanwhile."""
+        self.next_frame_id = self.durable_next_id
+        if self._fd is None:
+            return
         try:
-            if self._file is not None:
-                self._file.close()
+            self.fs.truncate(self._fd, self._durable)
+            if self._fsync:
+                self.fs.fsync(self._fd)
         except OSError:
-            pass
-        self._file = None
+            self._damaged = True
+            return
+        self._damaged = False
+        self._abandon_segment()
+
+    def _repair(self) -> None:
+        if self._damaged:
+            self._roll_back()
+            if self._damaged:
+                raise OSError(f"segment {self._segment} cannot be cut back to its last sync")
+
+    def _abandon_segment(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                self.fs.close(self._fd)
+        self._fd = None
 
     def _close_segment(self) -> None:
-        if self._file is not None:
-            self._file.write(_END_OF_STREAM)
-            self._sync()
-            self._file.close()
-        self._file = None
+        """End the segment (end-of-stream, fsync); everything in it is then durable."""
+        if self._fd is None:
+            return
+        self._put(_END_OF_STREAM)
+        if self._fsync:
+            self.fs.fsync(self._fd)
+        self._durable, self.durable_next_id = self._written, self.next_frame_id
+        self._abandon_segment()
 
     def close(self) -> None:
-        """Close the active segment and release the lock."""
-        self._close_segment()
-        self._lock.close()
+        """Close the active segment (making it readable to its end) and release the lock."""
+        try:
+            self._repair()
+            if self._fd is not None:
+                self._close_segment()
+                self._publish(DurableMark(self._segment, self._durable, self.durable_next_id))
+        except OSError:
+            self._roll_back()
+            raise
+        finally:
+            self._abandon_segment()
+            self.fs.close(self._mark)
+            self.fs.close(self._lock)
 
     def __enter__(self) -> JournalWriter:
         return self
@@ -187,27 +274,27 @@ class JournalWriter:
         self.close()
 
 
-def seal_segments(data_dir: str | os.PathLike[str], keep_open: int = 1) -> list[Path]:
+def seal_segments(data_dir: str | os.PathLike[str], keep_open: int = 1,
+                  fs: FileSystem = OS) -> list[Path]:
     """Rewrite closed IPC segments as Parquet (atomic rename), newest ``keep_open`` left alone.
 
     Safe while the writer runs: it only ever appends to the newest segment. Readers see either
-    the IPC file or the Parquet one, never a half-written file.
+    the IPC file or the Parquet one, never a half-written file; the IPC file goes only once the
+    Parquet one is named durably.
     """
     directory = journal_dir(data_dir)
-    open_segments = [s for s in list_segments(directory) if not s.sealed]
+    open_segments = [s for s in list_segments(directory, fs) if not s.sealed]
     sealed: list[Path] = []
     for segment in open_segments[: max(0, len(open_segments) - keep_open)]:
-        sealed.append(_seal(directory, segment))
+        sealed.append(_seal(directory, segment, fs))
     return sealed
 
 
-def _seal(directory: Path, segment: Segment) -> Path:
-    table = pa.Table.from_batches(list(read_segment(segment)), schema=SCHEMA)
+def _seal(directory: Path, segment: Segment, fs: FileSystem) -> Path:
+    table = pa.Table.from_batches(list(read_segment(segment, fs)), schema=SCHEMA)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
     final = segment_path(directory, segment.first_frame_id, ".parquet")
-    tmp = final.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, final)
-    segment.path.unlink()
+    write_atomically(fs, final, sink.getvalue().to_pybytes())
+    fs.unlink(segment.path)
     return final

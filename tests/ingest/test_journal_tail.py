@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from canonical import RawFrame, from_table
 from ingest.journal import JournalReader, JournalWriter
-from ingest.journal.segments import journal_dir, list_segments
+from ingest.journal.segments import DURABLE, journal_dir, list_segments
 from tests.ingest.test_journal import frame_factory
 from tests.reliability.figures import report
 
@@ -45,10 +45,13 @@ def test_polling_a_growing_segment_reads_each_byte_about_once(tmp_path: Path) ->
 
 
 def test_a_batch_half_written_is_read_once_when_complete(tmp_path: Path) -> None:
+    """Readers stop at the writer's durable mark, always at a batch's end; a journal without
+    one (an older writer's) is read to the end of the file, where a batch can be half there."""
     reader = JournalReader(tmp_path)
     with JournalWriter(tmp_path, fsync=False) as writer:
         writer.append([frame_factory(1)])
         assert ids_of(reader.poll()) == [1]
+        (journal_dir(tmp_path) / DURABLE).unlink()
         segment = list_segments(journal_dir(tmp_path))[-1].path
         encoded = writer.encode([frame_factory(2), frame_factory(3)])
         with open(segment, "ab") as f:  # the writer's own bytes, in two pieces
