@@ -9,6 +9,8 @@ times and ``now`` (a watermark of server receive time) drive it, never the wall 
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -28,7 +30,9 @@ from flows.sessions import SessionBook
 
 @dataclass(slots=True)
 class Output:
-    """What a step produced, by warehouse table."""
+    """What a step produced, by warehouse table: each field is a table (its name) of records
+    (its item type). The flow's one list of the tables it writes: ``OUTPUT_TABLES``; the
+    warehouse's registry (warehouse/tables.py) holds each under the same name (tested)."""
 
     events: list[CanonicalEvent] = field(default_factory=list)
     sessions: list[SessionRecord] = field(default_factory=list)
@@ -36,8 +40,16 @@ class Output:
     charger_health: list[ChargerHealth] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.events) + len(self.sessions) + len(self.alerts) + len(
-            self.charger_health)
+        return sum(len(rows) for _, rows in self.tables())
+
+    def tables(self) -> list[tuple[str, list[Any]]]:
+        return [(name, getattr(self, name)) for name in OUTPUT_TABLES]
+
+
+#: table name → record type, read off ``Output``'s fields.
+OUTPUT_TABLES: dict[str, type] = {
+    f.name: typing.get_args(typing.get_type_hints(Output)[f.name])[0]
+    for f in dataclasses.fields(Output)}
 
 
 class ChargerPipeline:

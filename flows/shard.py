@@ -21,11 +21,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from bytewax.operators import StatefulLogic
 
-from canonical import Alert, CanonicalEvent, ChargerHealth, RawFrame, SessionRecord, to_batch
+from canonical import Alert, CanonicalEvent, RawFrame, to_batch
 from canonical.arrow import from_table
 from canonical.enums import RecordKind
 from flows import quarantine
-from flows.charger import ChargerPipeline, Output
+from flows.charger import OUTPUT_TABLES, ChargerPipeline, Output
 from flows.config import FlowConfig
 
 SHARDS = 8
@@ -43,8 +43,6 @@ HOUR_NS = 3600 * 10**9
 OutItem = tuple[str, pa.RecordBatch]
 ShardItem = tuple[str, pa.Table | None, int]
 NEVER_IN = frozenset({RecordKind.auth_failed, RecordKind.refused})
-_TYPES: dict[str, type] = {"events": CanonicalEvent, "sessions": SessionRecord,
-                           "alerts": Alert, "charger_health": ChargerHealth}
 
 
 def shard_of(charge_point_id: str) -> int:
@@ -139,8 +137,7 @@ class ShardLogic(StatefulLogic[ShardItem, OutItem, dict[str, Any]]):
     def _pack(self) -> None:
         """Buffered records → Arrow batches, one per table."""
         out, self.out = self.out, Output()
-        for table, rows in (("events", out.events), ("sessions", out.sessions),
-                            ("alerts", out.alerts), ("charger_health", out.charger_health)):
+        for table, rows in out.tables():
             if rows:
                 self.packed += _packed(table, rows)
 
@@ -149,17 +146,17 @@ def _packed(table: str, rows: list[Any]) -> list[OutItem]:
     """``rows`` as one Arrow batch; a row that cannot be packed (text no Arrow string holds)
     is quarantined in its place — the rest of the batch is written."""
     try:
-        return [(table, to_batch(_TYPES[table], rows))]
+        return [(table, to_batch(OUTPUT_TABLES[table], rows))]
     except (ValueError, TypeError, OverflowError, pa.ArrowException):
         pass
     good: list[Any] = []
     bad: list[CanonicalEvent] = []
     for row in rows:
         try:
-            to_batch(_TYPES[table], [row])
+            to_batch(OUTPUT_TABLES[table], [row])
             good.append(row)
         except (ValueError, TypeError, OverflowError, pa.ArrowException) as error:
             bad.append(quarantine.of_record(row, error))
-    out = [(table, to_batch(_TYPES[table], good))] if good else []
+    out = [(table, to_batch(OUTPUT_TABLES[table], good))] if good else []
     return [*out, ("events", to_batch(CanonicalEvent, bad)),
             ("alerts", to_batch(Alert, [quarantine.alert_of(e) for e in bad]))]
