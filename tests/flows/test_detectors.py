@@ -36,4 +36,4 @@ def test_a_snapshot_carries_every_registered_detector() -> None:
 def test_the_flow_writes_the_warehouse_tables_by_their_registered_records() -> None:
     from flows.charger import OUTPUT_TABLES
     from warehouse.tables import TABLES
-    assert OUTPUT_TABLES == {name: TABLES[name].record_type for name in OUTPUT_TABLES}
+    assert {name: TABLES[name].record_type for name in OUTPUT_TABLES} == OUTPUT_TABLES
