@@ -81,7 +81,8 @@ def _quoted(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return column
     risky = pc.match_substring_regex(column, FORMULA_START)
-    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+    quote, empty = pa.scalar("'", column.type), pa.scalar("", column.type)
+    return pc.if_else(risky, pc.binary_join_element_wise(quote, column, empty), column)
 
 
 def csv_bytes(table: pa.Table) -> bytes:

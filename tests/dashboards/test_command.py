@@ -64,3 +64,18 @@ def test_the_reconciliation_csv_download_escapes_formulas_as_the_cli_does(
     assert (tmp_path / "cli.csv").read_bytes() == downloaded
     parquet = pq.read_table(io.BytesIO(data.finance_export(day, day, "parquet")))
     assert sorted(parquet["id_tag"].to_pylist()) == sorted(HOSTILE)
+
+
+def test_the_timeline_download_escapes_formulas(warehouse_factory: Callable[..., Path],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboards import data
+    from tests.dashboards.conftest import fleet_records
+    from tests.warehouse.conftest import frame
+
+    records = fleet_records()
+    records["frames"].append(frame(9, action="=cmd|' /C calc'!A0", raw="@SUM(1+1)"))
+    monkeypatch.setenv("CHARGELINE_DATA_DIR", str(warehouse_factory(records)))
+    rows = list(csv.DictReader(io.StringIO(data.csv_download(data.timeline("CP1/1")).decode(),
+                                           newline="")))
+    assert {"'=cmd|' /C calc'!A0", "StopTransaction"} <= {r["action"] for r in rows}
+    assert "'@SUM(1+1)" in {r["raw"] for r in rows}
