@@ -11,12 +11,15 @@ Class attributes are the data-only knobs (also settable from ``vendors.toml``):
 - ``session_energy_register``: the register bound to a transaction is session energy
   restarting at 0 (ABB Q10).
 
-Hooks (``review_*``) amend a draft in place and may read/update the charger's state.
+Hooks (``review_*``) amend a draft in place and may read/update the charger's state;
+``implied_stop`` returns a typed ``ImpliedStop`` (Zaptec Q19) instead of smuggling an event
+through the draft.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
@@ -119,3 +122,18 @@ class Adapter:
     def review_status(self, fields: dict[str, Any], state: ChargerState, slot: str) -> None:
         """Status events carry the transaction open on their slot."""
         fields["transaction_key"] = state.open_tx.get(slot)
+
+    def implied_stop(self, status: str, transaction_key: str | None, state: ChargerState,
+                     slot: str) -> ImpliedStop | None:
+        """A stop this status implies for chargers that do not send one (none in OCPP)."""
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ImpliedStop:
+    """A stop an adapter infers (Zaptec Q19): the handler emits it as ``transaction_stopped``
+    after the status, at the last register, flagged ``synthesized_stop``."""
+
+    transaction_key: str
+    meter_wh: float | None
+    reason: str = "implicit_stop"

@@ -11,7 +11,7 @@ import orjson
 from adapters.context import FrameContext
 from adapters.state import ChargerState
 from adapters.values import to_text
-from canonical.enums import EventType
+from canonical.enums import EventType, ValueIssue
 
 Handler = Callable[[FrameContext, dict[str, Any]], None]
 
@@ -70,3 +70,20 @@ def close_transaction(state: ChargerState, key: str | None, slot: str | None,
 
 def slot_number(slot: str | None) -> int | None:
     return int(slot) if slot is not None and slot.lstrip("-").isdigit() else None
+
+
+def status_and_implied_stop(ctx: FrameContext, fields: dict[str, Any], slot: str) -> None:
+    """The status event, then the stop the adapter infers from it, if any (Zaptec Q19)."""
+    ctx.adapter.review_status(fields, ctx.state, slot)
+    ctx.emit(EventType.status_changed, **fields)
+    stop = ctx.adapter.implied_stop(fields["status"], fields.get("transaction_key"), ctx.state,
+                                    slot)
+    if stop is not None:
+        ctx.emit(EventType.transaction_stopped, connector_id=fields.get("connector_id"),
+                 evse_id=fields.get("evse_id"), transaction_key=stop.transaction_key,
+                 meter_wh=stop.meter_wh,
+                 energy_kind="register" if stop.meter_wh is not None else None,
+                 reason=stop.reason, value_issues=(ValueIssue.synthesized_stop,),
+                 charger_at=fields.get("charger_at"),
+                 charger_at_raw=fields.get("charger_at_raw"),
+                 timestamp_issue=fields.get("timestamp_issue"))

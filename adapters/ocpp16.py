@@ -23,6 +23,7 @@ from adapters.common import (
     open_transaction,
     security_event,
     slot_number,
+    status_and_implied_stop,
 )
 from adapters.context import FrameContext
 from adapters.meter import emit_samples, read_meter_values
@@ -53,11 +54,7 @@ def status_notification(ctx: FrameContext, payload: dict[str, Any]) -> None:
         "error_code": to_text(payload.get("errorCode")),
         "detail": to_text(payload.get("info")) or to_text(payload.get("vendorErrorCode")),
         **ctx.times(payload.get("timestamp"))}
-    ctx.adapter.review_status(fields, ctx.state, slot)
-    stop = fields.pop("synthesized_stop", None)
-    ctx.emit(EventType.status_changed, **fields)
-    if stop:
-        ctx.emit(EventType.transaction_stopped, **stop)
+    status_and_implied_stop(ctx, fields, slot)
 
 
 def authorize(ctx: FrameContext, payload: dict[str, Any]) -> None:

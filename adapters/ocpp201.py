@@ -22,6 +22,7 @@ from adapters.common import (
     open_transaction,
     security_event,
     slot_number,
+    status_and_implied_stop,
 )
 from adapters.context import FrameContext
 from adapters.meter import emit_samples, read_meter_values, start_meter
@@ -57,11 +58,7 @@ def status_notification(ctx: FrameContext, payload: dict[str, Any]) -> None:
     evse = to_int(payload.get("evseId"))
     fields: dict[str, Any] = {"evse_id": evse, "connector_id": to_int(payload.get("connectorId")),
                               "status": status, **ctx.times(payload.get("timestamp"))}
-    ctx.adapter.review_status(fields, ctx.state, str(evse))
-    stop = fields.pop("synthesized_stop", None)
-    ctx.emit(EventType.status_changed, **fields)
-    if stop:
-        ctx.emit(EventType.transaction_stopped, **stop)
+    status_and_implied_stop(ctx, fields, str(evse))
 
 
 def authorize(ctx: FrameContext, payload: dict[str, Any]) -> None:
