@@ -27,7 +27,7 @@ from adapters.meter import Sample
 from adapters.state import ChargerState
 from adapters.timestamps import parse_charger_time
 from adapters.values import add_issue
-from canonical.enums import ValueIssue
+from canonical.enums import TimestampIssue, ValueIssue
 
 
 @cache
@@ -60,7 +60,7 @@ class Adapter:
     def model_re(self) -> re.Pattern[str] | None:
         return compiled(self.model) if self.model else None
 
-    def parse_time(self, value: Any) -> tuple[int | None, str | None]:
+    def parse_time(self, value: Any) -> tuple[int | None, TimestampIssue | None]:
         return parse_charger_time(value, self.utc_offset_minutes)
 
     def id_tag(self, tag: str | None, state: ChargerState) -> tuple[str | None, str | None]:

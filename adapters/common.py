@@ -86,4 +86,4 @@ def status_and_implied_stop(ctx: FrameContext, fields: dict[str, Any], slot: str
                  reason=stop.reason, value_issues=(ValueIssue.synthesized_stop,),
                  charger_at=fields.get("charger_at"),
                  charger_at_raw=fields.get("charger_at_raw"),
-                 timestamp_issue=fields.get("timestamp_issue"))
+                 timestamp_issues=fields.get("timestamp_issues", ()))

@@ -50,4 +50,5 @@ class FrameContext:
         """The three timestamp fields for a charger timestamp, in UTC, repairs named."""
         charger_at, issue = self.adapter.parse_time(value)
         raw = value if isinstance(value, str) else (None if value is None else str(value))
-        return {"charger_at": charger_at, "charger_at_raw": raw, "timestamp_issue": issue}
+        return {"charger_at": charger_at, "charger_at_raw": raw,
+                "timestamp_issues": () if issue is None else (issue,)}

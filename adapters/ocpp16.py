@@ -28,7 +28,7 @@ from adapters.common import (
 from adapters.context import FrameContext
 from adapters.meter import emit_samples, read_meter_values
 from adapters.values import add_issue, to_float, to_int, to_text, tx_id_of
-from canonical.enums import EventType, ValueIssue
+from canonical.enums import EventType, TimestampIssue, ValueIssue
 from canonical.events import CanonicalEvent
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(CanonicalEvent))
@@ -103,7 +103,8 @@ def _held(held: dict[str, Any]) -> CanonicalEvent:
     """A held start's event again (its fields went through the JSON state: lists back to
     the tuple of issues)."""
     issues = tuple(ValueIssue(i) for i in held.get("value_issues") or ())
-    return CanonicalEvent(**{**held, "value_issues": issues})
+    times = tuple(TimestampIssue(i) for i in held.get("timestamp_issues") or ())
+    return CanonicalEvent(**{**held, "value_issues": issues, "timestamp_issues": times})
 
 
 def stop_transaction(ctx: FrameContext, payload: dict[str, Any]) -> None:

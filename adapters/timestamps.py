@@ -3,7 +3,7 @@
 ``parse_charger_time(value, local_offset_min)`` returns ``(charger_at, issue)``:
 
 =================================  ===================  ==================================
-sent                               charger_at           timestamp_issue
+sent                               charger_at           timestamp_issues
 =================================  ===================  ==================================
 ``2024-04-26T14:35:02Z``           as sent              None
 ``2024-04-26T14:35:02+10:00``      converted to UTC     ``non_utc_offset`` (Q4)
@@ -25,6 +25,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from canonical.enums import TimestampIssue
+
 _TIME = re.compile(
     r"\s*(\d{4})-(\d{1,2})-(\d{1,2})[Tt ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,](\d+))?"
     r"\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?\s*"
@@ -34,23 +36,23 @@ _NS = 1_000_000_000
 
 
 def parse_charger_time(value: Any, local_offset_min: int | None = None
-                       ) -> tuple[int | None, str | None]:
+                       ) -> tuple[int | None, TimestampIssue | None]:
     """(UTC ns or None, issue or None) for a charger's timestamp field."""
     if value is None:
-        return None, "missing"
+        return None, TimestampIssue.missing
     if not isinstance(value, str):
-        return None, "unparseable"
+        return None, TimestampIssue.unparseable
     match = _TIME.fullmatch(value)
     if match is None:
-        return None, "unparseable"
+        return None, TimestampIssue.unparseable
     year = int(match[1])
     if year == 1970:
-        return None, "pre_sync_1970"
+        return None, TimestampIssue.pre_sync_1970
     if not 2000 <= year <= 2100:
-        return None, "implausible_year"
+        return None, TimestampIssue.implausible_year
     local_ns = _local_ns(match)
     if local_ns is None:
-        return None, "unparseable"
+        return None, TimestampIssue.unparseable
     offset_s, issue = _offset(match, local_offset_min)
     return local_ns - offset_s * _NS, issue
 
@@ -70,16 +72,17 @@ def _local_ns(match: re.Match[str]) -> int | None:
     return seconds * _NS + nanos
 
 
-def _offset(match: re.Match[str], local_offset_min: int | None) -> tuple[int, str | None]:
+def _offset(match: re.Match[str], local_offset_min: int | None
+            ) -> tuple[int, TimestampIssue | None]:
     """(offset east of UTC in seconds, issue) from the zone designator."""
     if match[8]:
         return 0, None
     if not match[9]:
         if local_offset_min is None:
-            return 0, "no_offset_assumed_utc"
-        return local_offset_min * 60, "no_offset_assumed_local"
+            return 0, TimestampIssue.no_offset_assumed_utc
+        return local_offset_min * 60, TimestampIssue.no_offset_assumed_local
     sign = -1 if match[9] == "-" else 1
     seconds = sign * (int(match[10]) * 3600 + int(match[11] or 0) * 60)
     if match[11] is None:
-        return seconds, "short_offset"
-    return seconds, None if seconds == 0 else "non_utc_offset"
+        return seconds, TimestampIssue.short_offset
+    return seconds, None if seconds == 0 else TimestampIssue.non_utc_offset

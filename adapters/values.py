@@ -7,9 +7,11 @@ return None, never raise, when a value has no sensible reading.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeVar
 
-from canonical.enums import ValueIssue
+from canonical.enums import TimestampIssue, ValueIssue
+
+Issue = TypeVar("Issue", ValueIssue, TimestampIssue)
 
 #: Transaction ids chargers send when they have none (Q7, Q16, Q17, Q18).
 PLACEHOLDER_TX_IDS = frozenset({"-1", "0", str(2**63 - 1)})
@@ -103,11 +105,7 @@ def to_si(value: float, unit: str) -> tuple[float, str, bool]:
     return value * known[1], known[0], True
 
 
-def add_issue(current: tuple[ValueIssue, ...], issue: ValueIssue) -> tuple[ValueIssue, ...]:
-    """Value issues accumulate as a set, in the order found."""
-    return current if issue in current else (*current, issue)
-
-
-def add_note(current: str | None, note: str) -> str:
-    """Timestamp notes accumulate comma-separated, in the order found."""
-    return note if not current else f"{current},{note}"
+def add_issue(current: tuple[Issue, ...], issue: Issue) -> tuple[Issue, ...]:
+    """Issues (value or timestamp) accumulate as a set, in the order found."""
+    # concatenation, not (*current, issue): mypy cannot type that for a constrained TypeVar
+    return current if issue in current else current + (issue,)  # noqa: RUF005

@@ -194,6 +194,21 @@ class ValueIssue(StrEnum):
     placeholder_tx_id_resolved = "placeholder_tx_id_resolved"
 
 
+class TimestampIssue(StrEnum):
+    """Why a charger's own time is missing, or how it was repaired
+    (``CanonicalEvent.timestamp_issues``; adapters/timestamps.py has the table)."""
+
+    missing = "missing"
+    unparseable = "unparseable"
+    pre_sync_1970 = "pre_sync_1970"
+    implausible_year = "implausible_year"
+    no_offset_assumed_utc = "no_offset_assumed_utc"
+    no_offset_assumed_local = "no_offset_assumed_local"
+    short_offset = "short_offset"
+    non_utc_offset = "non_utc_offset"
+    unsynced_after_boot = "unsynced_after_boot"
+
+
 REPAIRED = frozenset({ValueIssue.phases_summed, ValueIssue.l1_only_total,
                       ValueIssue.unit_corrected, ValueIssue.scale_corrected, ValueIssue.rounded})
 UNTRUSTED = frozenset({ValueIssue.spike, ValueIssue.queued_replay, ValueIssue.placeholder_zero,

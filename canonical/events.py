@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from canonical.arrow import UtcNs
-from canonical.enums import ValueIssue
+from canonical.enums import TimestampIssue, ValueIssue
 
 
 @dataclass(slots=True)
@@ -23,8 +23,9 @@ class CanonicalEvent:
 
     ``event_id`` is ``"<frame_id>:<index>"``: deterministic, so a replay reproduces it.
     ``charger_at`` is the charger's own timestamp, parsed and in UTC, or None with the
-    reason in ``timestamp_issue`` (``missing``, ``unparseable``, ``pre_sync_1970``...);
-    ``timestamp_issue`` also notes repairs (``no_offset_assumed_utc``, ``short_offset``).
+    reason in ``timestamp_issues`` (``missing``, ``unparseable``, ``pre_sync_1970``...), which
+    also notes repairs (``no_offset_assumed_utc``, ``short_offset``): a typed set
+    (``TimestampIssue``), stored as ``list<string>``.
     ``transaction_key`` is the id that ties a session together: the CSMS-assigned 1.6
     transactionId or the 2.0.1 transactionId, as text; None where a placeholder was sent.
     ``energy_kind`` says what an energy value means: ``register`` (cumulative meter),
@@ -42,7 +43,7 @@ class CanonicalEvent:
     server_received_at: UtcNs
     charger_at: UtcNs | None = None
     charger_at_raw: str | None = None
-    timestamp_issue: str | None = None
+    timestamp_issues: tuple[TimestampIssue, ...] = ()
     connector_id: int | None = None
     evse_id: int | None = None
     transaction_key: str | None = None

@@ -20,7 +20,7 @@ from collections import deque
 from statistics import median
 from typing import TYPE_CHECKING, ClassVar
 
-from canonical.enums import BACKLOG, AlertKind, EventType
+from canonical.enums import BACKLOG, AlertKind, EventType, TimestampIssue
 from canonical.events import CanonicalEvent
 from canonical.findings import Alert
 from flows.alerts import make_alert
@@ -83,7 +83,7 @@ class DriftEstimator:
         if event.event_type == EventType.connected:
             self.connected_at, self.newest_at = event.server_received_at, 0
             return []
-        if event.timestamp_issue and "pre_sync_1970" in event.timestamp_issue:
+        if TimestampIssue.pre_sync_1970 in event.timestamp_issues:
             return self._unsynced(event)
         if not self._is_live(event) or event.frame_id == self.last_frame:
             return []

@@ -120,7 +120,7 @@ def test_time_zone_fix_is_data_only(tmp_path: Path) -> None:
     started = of_type(events, "transaction_started")[0]
     assert started.adapter == "growatt-site-cet"
     assert started.charger_at == 1_714_557_603 * SECOND  # 12:00:03 at UTC+2 = 10:00:03Z
-    assert started.timestamp_issue == "no_offset_assumed_local"
+    assert started.timestamp_issues == ("no_offset_assumed_local",)
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -25,7 +25,7 @@ def q01_q12(ev: Events) -> None:
     started = of_type(ev, "transaction_started")[0]
     assert started.adapter == "growatt"
     assert started.charger_at == ns("2024-05-01T12:00:03Z")
-    assert started.timestamp_issue == "no_offset_assumed_utc"
+    assert started.timestamp_issues == ("no_offset_assumed_utc",)
     begin, periodic = of_type(ev, "meter_sample")
     assert (begin.value, begin.value_issues) == (0.0, ("placeholder_zero",))
     assert (periodic.meter_wh, periodic.value_issues) == (3500.0, ())
@@ -34,13 +34,13 @@ def q01_q12(ev: Events) -> None:
 def q02(ev: Events) -> None:
     status = of_type(ev, "status_changed")[0]
     assert status.charger_at == ns("2024-04-26T12:35:02Z")
-    assert status.timestamp_issue == "short_offset"
+    assert status.timestamp_issues == ("short_offset",)
 
 
 def q03(ev: Events) -> None:
     before_sync, after_sync = of_type(ev, "status_changed")
     assert before_sync.charger_at is None
-    assert before_sync.timestamp_issue == "unsynced_after_boot"
+    assert before_sync.timestamp_issues == ("unsynced_after_boot",)
     assert before_sync.charger_at_raw == "2024-05-01T12:00:01Z"
     assert after_sync.charger_at == ns("2024-05-01T10:00:08Z")
 
@@ -48,8 +48,8 @@ def q03(ev: Events) -> None:
 def q04_q26(ev: Events) -> None:
     plus10, utc = of_type(ev, "status_changed")
     assert plus10.charger_at == ns("2024-05-01T10:00:01Z")
-    assert plus10.timestamp_issue == "non_utc_offset"
-    assert utc.timestamp_issue is None
+    assert plus10.timestamp_issues == ("non_utc_offset",)
+    assert utc.timestamp_issues == ()
     transfer = of_type(ev, "data_transfer")[0]
     assert transfer.detail == '{"power":7200,"temp":41}'
 
@@ -57,7 +57,7 @@ def q04_q26(ev: Events) -> None:
 def q05(ev: Events) -> None:
     for event in of_type(ev, "status_changed") + of_type(ev, "meter_sample"):
         assert event.charger_at is None
-        assert event.timestamp_issue == "pre_sync_1970"
+        assert event.timestamp_issues == ("pre_sync_1970",)
     assert of_type(ev, "meter_sample")[0].meter_wh == 1520.0
 
 
@@ -94,7 +94,7 @@ def q10_q26(ev: Events) -> None:
     assert [s.meter_wh for s in samples] == [0.0, 2400.0]
     status = of_type(ev, "status_changed")[0]
     assert status.detail is None  # info "null" is no info
-    assert status.timestamp_issue == "missing"
+    assert status.timestamp_issues == ("missing",)
 
 
 def q11(ev: Events) -> None:
