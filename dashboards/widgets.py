@@ -1,8 +1,16 @@
 """Small layout pieces the pages share: the no-data notice, links to a session or charger,
-date filters. Layout only: data comes from ``dashboards.data``."""
+date filters, text shown as written. Layout only: data comes from ``dashboards.data``.
+
+Streamlit renders Markdown in titles, notices, metric labels and values, ``st.table`` cells,
+expander and page-link labels. Text a charger chose (its id, idTag, transaction id, vendor,
+firmware, timestamps as sent) or an address carried (``?charger=``, ``?session=``) goes
+through ``plain`` before any of those; ``st.dataframe``, ``st.code`` and input values show
+text as it is.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 from urllib.parse import quote
@@ -11,6 +19,9 @@ import pandas as pd
 import streamlit as st
 
 NO_DATA = "No data yet: the warehouse has nothing to show here."
+# Every ASCII punctuation character: CommonMark lets each be backslash-escaped, and all of
+# Streamlit's extra syntax (:color[..], :material/..:, $math$, links, emphasis) starts with one.
+_MARKDOWN_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
 SESSIONS_PAGE = "app_pages/sessions.py"
 CHARGERS_PAGE = "app_pages/chargers.py"
 REFRESH_S = 2
@@ -60,11 +71,13 @@ def linked_table(rows: pd.DataFrame, **kw: Any) -> None:
 
 
 def session_link(session_id: str, label: str) -> None:
-    st.page_link(SESSIONS_PAGE, label=label, query_params={"session": session_id})
+    """A link to the session's page; ``label`` is shown as written (``plain``)."""
+    st.page_link(SESSIONS_PAGE, label=plain(label), query_params={"session": session_id})
 
 
 def charger_link(charge_point_id: str, label: str | None = None) -> None:
-    st.page_link(CHARGERS_PAGE, label=label or charge_point_id,
+    """A link to the charger's page; ``label`` (default: its id) is shown as written."""
+    st.page_link(CHARGERS_PAGE, label=plain(label or charge_point_id),
                  query_params={"charger": charge_point_id})
 
 
@@ -96,3 +109,12 @@ def text(value: Any) -> str:
     if value is None or pd.isna(value):
         return "-"
     return str(value)
+
+
+def plain(value: Any) -> str:
+    """``text(value)`` as Markdown that Streamlit shows exactly as written: every ASCII
+    punctuation character backslash-escaped, and characters that are not printable (a line
+    break, a tab, a right-to-left override) shown as their escape (``\\n``), not obeyed.
+    For anything charger-chosen or from the address that goes into a Markdown element."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text(value))
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\g<0>", shown)

@@ -11,16 +11,16 @@ def detail(cp: str) -> None:
     status = data.chargers(cp)
     status = status[status["charge_point_id"] == cp]
     if status.empty:
-        st.warning(f"No charger {cp!r} in the warehouse.")
+        st.warning(f"No charger {widgets.plain(repr(cp))} in the warehouse.")
         return
     s = status.iloc[0]
-    st.subheader(f"Charger {cp}")
+    st.subheader(f"Charger {widgets.plain(cp)}")
     c = st.columns(5)
-    c[0].metric("State", s["state"])
-    c[1].metric("Firmware", widgets.text(s["firmware_version"]))
-    c[2].metric("Model", f"{widgets.text(s['vendor'])} {widgets.text(s['model'])}")
+    c[0].metric("State", widgets.plain(s["state"]))
+    c[1].metric("Firmware", widgets.plain(s["firmware_version"]))
+    c[2].metric("Model", widgets.plain(f"{widgets.text(s['vendor'])} {widgets.text(s['model'])}"))
     c[3].metric("Clock drift", widgets.number(s["drift_s"], "{:.1f} s"))
-    c[4].metric("Last seen", widgets.text(s["last_seen_at"]))
+    c[4].metric("Last seen", widgets.plain(s["last_seen_at"]))
     st.subheader("Connectors")
     conns = data.connectors(cp)
     if conns.empty:

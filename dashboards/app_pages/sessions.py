@@ -21,11 +21,11 @@ def detail(session_id: str) -> None:
     """The session's numbers, refreshed every few seconds; its timeline too while it runs."""
     rows = data.session(session_id)
     if rows.empty:
-        st.warning(f"No session {session_id!r} in the warehouse.")
+        st.warning(f"No session {widgets.plain(repr(session_id))} in the warehouse.")
         st.page_link(widgets.SESSIONS_PAGE, label="All sessions")
         return
     live = rows.iloc[0]["status"] == "active"
-    st.subheader(f"Session {session_id}")
+    st.subheader(f"Session {widgets.plain(session_id)}")
     st.fragment(numbers, run_every=widgets.REFRESH_S)(session_id)
     st.fragment(diagnostic_timeline,
                 run_every=TIMELINE_REFRESH_S if live else None)(session_id)
@@ -38,12 +38,12 @@ def numbers(session_id: str) -> None:
     s = rows.iloc[0]
     c = st.columns(5)
     c[0].metric("Energy", widgets.kwh(s["energy_wh"]))
-    c[1].metric("Status", s["status"])
-    c[2].metric("Energy rule", s["energy_rule"])
-    c[3].metric("Charger", s["charge_point_id"])
-    c[4].metric("Flags", widgets.text(s["flags"]))
+    c[1].metric("Status", widgets.plain(s["status"]))
+    c[2].metric("Energy rule", widgets.plain(s["energy_rule"]))
+    c[3].metric("Charger", widgets.plain(s["charge_point_id"]))
+    c[4].metric("Flags", widgets.plain(s["flags"]))
     widgets.charger_link(s["charge_point_id"], f"Charger {s['charge_point_id']}")
-    st.table({"field": list(NUMBERS), "value": [widgets.text(s[k]) for k in NUMBERS]})
+    st.table({"field": list(NUMBERS), "value": [widgets.plain(s[k]) for k in NUMBERS]})
     meter_chart(session_id)
     st.subheader("Anomalies")
     anomalies = data.alerts(session_id=session_id)
@@ -76,8 +76,9 @@ def diagnostic_timeline(session_id: str) -> None:
     st.caption("Raw payloads")
     frames = rows[rows["source"] == "frame"].head(RAW_EXPANDERS)
     for _, f in frames.iterrows():
-        with st.expander(f"#{f['position']} {f['at']:%H:%M:%S.%f} {f['direction']} "
-                         f"{widgets.text(f['action'])} — {f['summary']}"):
+        with st.expander(widgets.plain(f"#{f['position']} {f['at']:%H:%M:%S.%f} "
+                                       f"{f['direction']} {widgets.text(f['action'])} — "
+                                       f"{f['summary']}")):
             st.code(widgets.text(f["raw"]), language="json", wrap_lines=True)
 
 

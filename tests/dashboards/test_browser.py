@@ -140,3 +140,37 @@ def test_password_gate_covers_a_page_opened_by_its_address(tab: Any, warehouse: 
         box.fill("s3cret-enough")
         box.press("Enter")
         tab.get_by_text("Diagnostic timeline").wait_for(timeout=30_000)
+
+
+# Markdown (and Streamlit's own :color[...], $math$) in a charger-chosen id and idTag, and in
+# an address's query parameter: each page shows it as written.
+HOSTILE_CP = "**x**[link](http://e)"
+HOSTILE_TAG = ":red[paid] $x^2$ <b>bold</b>"
+
+
+def test_charger_text_and_query_parameters_show_as_written(tab: Any,
+                                                           warehouse_factory: Any) -> None:
+    from urllib.parse import quote
+
+    from tests.warehouse.conftest import health
+
+    hostile = warehouse_factory({
+        "charger_health": [health(m, charge_point_id=HOSTILE_CP, firmware_version="_fw_")
+                           for m in range(3)],
+        "sessions": [session("1", charge_point_id=HOSTILE_CP, id_tag=HOSTILE_TAG)]})
+    session_id = f"{HOSTILE_CP}/1"
+    with serve(hostile) as url:
+        for address, texts in (
+                ("/chargers", [HOSTILE_CP]),
+                (f"/chargers?charger={quote(HOSTILE_CP)}", [f"Charger {HOSTILE_CP}", "_fw_"]),
+                (f"/chargers?charger={quote('[a](http://e) **b**')}",
+                 ["No charger '[a](http://e) **b**' in the warehouse."]),
+                (f"/sessions?session={quote(session_id, safe='')}",
+                 [f"Session {session_id}", HOSTILE_TAG, f"Charger {HOSTILE_CP}"])):
+            tab.goto(url + address, timeout=30_000)
+            for text in texts:
+                tab.get_by_text(text, exact=True).filter(visible=True).first.wait_for(
+                    timeout=30_000)
+            assert tab.locator('a[href^="http://e"]').count() == 0, address
+            assert tab.locator("strong, em, b, .katex").count() == 0, address
+        tab.screenshot(path=str(SHOTS / "hostile_ids.png"), full_page=True)
