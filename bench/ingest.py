@@ -87,7 +87,7 @@ def compare(clients: int, seconds: float, rounds: int) -> dict[str, Any]:
                                         lambda i, p=p1: f"ws://127.0.0.1:{p}/", clients, seconds))
             runs["serve"].append(measure(
                 ["-m", "chargeline", "serve", "--data-dir", data_dir, "--port", str(p2),
-                 "--rate", "100000"], p2,
+                 "--rate", "100000", "--rate-bytes", "1e12"], p2,
                 lambda i, p=p2: f"ws://127.0.0.1:{p}/ocpp/BENCH-{i}", clients, seconds))
         finally:
             shutil.rmtree(data_dir, ignore_errors=True)

@@ -264,7 +264,7 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
     port = free_port()
     serve = spawn(["-m", "chargeline", "serve", "--data-dir", str(data_dir), "--port", str(port),
-                   "--rate", "100000"])
+                   "--rate", "100000", "--rate-bytes", "1e12"])
     flow = spawn(["-m", "chargeline", "flow", "--data-dir", str(data_dir)])
     try:
         wait_port(port)

@@ -44,7 +44,7 @@ def record(data_dir: Path) -> None:
     """One simulated fleet against a real ``chargeline serve``; the journal is what it wrote."""
     port = free_port()
     serve = spawn([*CLI, "serve", "--data-dir", str(data_dir), "--port", str(port),
-                   "--rate", "100000"])
+                   "--rate", "100000", "--rate-bytes", "1e12"])
     try:
         wait_port(port)
         sim = spawn([*CLI, "simulate", "--url", f"ws://127.0.0.1:{port}/ocpp",

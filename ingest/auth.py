@@ -2,8 +2,10 @@
 
 Passwords are stored only as salted scrypt hashes in ``<data-dir>/chargers.json``. OCPP's rules:
 the user name is the charge point id; the password is 16 to 40 printable ASCII characters
-(OCPP 1.6 security whitepaper, OCPP 2.0.1 ``BasicAuthPassword``). Unknown ids are checked
-against a dummy hash, so refusing them takes as long as refusing a wrong password.
+(OCPP 1.6 security whitepaper, OCPP 2.0.1 ``BasicAuthPassword``). Where an unknown id would be
+refused, it is checked against a dummy hash, so refusing it takes as long as refusing a wrong
+password; where unknown ids are let in anyway (auth off, ``accept_unknown``), nothing is hashed:
+the answer (101 against 401) tells more than any timing could.
 """
 
 from __future__ import annotations
@@ -124,10 +126,15 @@ class CredentialStore:
             data = orjson.dumps(entries, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
             write_atomically(OS, self.path, data, mode=0o600)
 
+    def verified_before(self, charge_point_id: str, password: str) -> bool:
+        """True if this very password was verified for this id since the file last changed:
+        a reconnecting charger is let in without scrypt (a SHA-256, microseconds)."""
+        return (charge_point_id, _attempt(password)) in self._verified
+
     def verify(self, charge_point_id: str, password: str) -> bool:
         """True if the password is this charge point's. Constant-time; unknown ids are False."""
         entry = self._load().get(charge_point_id)
-        attempt = hashlib.sha256(password.encode("utf-8", "surrogatepass")).digest()
+        attempt = _attempt(password)
         cached = self._verified.get((charge_point_id, attempt))
         if cached is not None:
             return cached
@@ -151,6 +158,28 @@ class AuthPolicy:
     require_auth: bool = False
     accept_unknown: bool = False
 
+    @property
+    def refuses_unknown(self) -> bool:
+        return self.require_auth and not self.accept_unknown
+
+    def judge_at_once(self, store: CredentialStore, charge_point_id: str,
+                      authorization: str | None) -> Verdict | None:
+        """The verdict when it needs no scrypt, else None (then ``judge``, off the event loop).
+
+        No hash: no credentials; an unknown id this policy lets in; a password verified before
+        under its own id. Whatever is refused here is refused as fast for a known id as for an
+        unknown one, so the time of a refusal still tells nothing.
+        """
+        creds = parse_basic(authorization)
+        if creds is None:
+            return Verdict.refused if store.is_registered(charge_point_id) \
+                or self.refuses_unknown else Verdict.unknown_accepted
+        if not store.is_registered(charge_point_id):
+            return None if self.refuses_unknown else Verdict.unknown_accepted
+        if creds[0] == charge_point_id and store.verified_before(charge_point_id, creds[1]):
+            return Verdict.accepted
+        return None
+
     def judge(self, store: CredentialStore, charge_point_id: str,
               authorization: str | None) -> Verdict:
         creds = parse_basic(authorization)
@@ -162,8 +191,12 @@ class AuthPolicy:
             verified = store.verify(charge_point_id, creds[1])
             return Verdict.accepted if verified and creds[0] == charge_point_id \
                 else Verdict.refused
+        if not self.refuses_unknown:
+            return Verdict.unknown_accepted  # let in whatever it sends: nothing to hide
         if creds is not None:
             store.verify(charge_point_id, creds[1])  # same cost as a registered id
-        if self.require_auth and not self.accept_unknown:
-            return Verdict.refused
-        return Verdict.unknown_accepted
+        return Verdict.refused
+
+
+def _attempt(password: str) -> bytes:
+    return hashlib.sha256(password.encode("utf-8", "surrogatepass")).digest()

@@ -24,8 +24,18 @@ class ServerConfig:
     within this; in a storm the queued ones count too, so it is long (60 s: 19,900 chargers
     reconnecting at once are all back in 28 s; at 10 s, 27k handshakes were cut after partial
     work and retried, 48 s). A silent opener (slowloris) holds a socket that long at most.
-    ``rate_per_s``/``burst``: per-connection token bucket; a charger over it is slowed down
-    (its frames wait), never refused, so a flood cannot starve the others.
+    ``rate_per_s``/``burst`` (frames) and ``charger_bytes_per_s``/``charger_burst_bytes``
+    (bytes as received): each charge point's budget, kept across its connections (reconnecting
+    does not refill it) for up to ``max_tracked_chargers`` ids; a charger over it is slowed
+    down (its frames wait), never refused, so a flood cannot starve the others nor fill the
+    disk at more than ``charger_bytes_per_s`` (16 KiB/s: 1.4 GB a day at most; a busy charger
+    sends well under 1 KiB/s; one 1 MiB frame passes at once, a second waits).
+    ``max_connections_per_address``: concurrent TCP connections one remote address may hold
+    (0: no cap), counted from accept, so half-sent handshakes count; past it, 503 at once.
+    ``uncapped_addresses`` are never capped: a reverse proxy on the same host shows every
+    charger under its own address (loopback by default; list a remote proxy's here).
+    ``auth_hash_workers``/``auth_hash_queue``: the scrypt lane (``ingest.gate.HashLane``); a
+    handshake that needs a hash while ``auth_hash_queue`` wait is answered 503.
     Dead and slow peers: a peer silent to pings is dropped after ``ping_interval_s`` +
     ``ping_timeout_s`` + ``close_timeout_s``; one that stops reading (a frame to it waits more
     than ``send_timeout_s`` for buffer space) is cut off at once — pings cannot find it, as they
@@ -53,6 +63,13 @@ class ServerConfig:
     burst: int = 400
     compression: bool = False
     backlog: int = 4096
+    max_connections_per_address: int = 64
+    uncapped_addresses: tuple[str, ...] = ("127.0.0.1", "::1")
+    auth_hash_workers: int = 1
+    auth_hash_queue: int = 16
+    charger_bytes_per_s: float = 16 * 1024
+    charger_burst_bytes: int = 2 * MIB
+    max_tracked_chargers: int = 100_000
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -70,3 +87,9 @@ class ServerConfig:
         if self.rate_per_s <= 0 or self.burst < 1:
             raise ConfigError(
                 f"rate must be > 0 and burst >= 1, got {self.rate_per_s}/{self.burst}")
+        if self.charger_bytes_per_s <= 0 or self.charger_burst_bytes < 1:
+            raise ConfigError(f"bytes per second must be > 0 and burst bytes >= 1, got "
+                              f"{self.charger_bytes_per_s}/{self.charger_burst_bytes}")
+        if self.max_connections_per_address < 0:
+            raise ConfigError(f"connections per address must be >= 0 (0: no cap), got "
+                              f"{self.max_connections_per_address}")

@@ -28,7 +28,8 @@ from ingest.frames import (
 )
 from ingest.frames import parse as parse_frame
 from ingest.journal import GroupCommitJournal
-from ingest.ratelimit import TokenBucket
+from ingest.outage import JournalOutage
+from ingest.ratelimit import ChargerBudgets
 from ingest.transactions import TransactionRegistry
 
 log = logging.getLogger("chargeline.ingest")
@@ -48,7 +49,17 @@ class Shared:
     rate_per_s: float
     burst: int
     send_timeout_s: float = 30.0
+    bytes_per_s: float = 16 * 1024
+    burst_bytes: int = 2 * 1024 * 1024
+    max_tracked_chargers: int = 100_000
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    budgets: ChargerBudgets = field(init=False)
+    outage: JournalOutage = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.budgets = ChargerBudgets(self.rate_per_s, self.burst, self.bytes_per_s,
+                                      self.burst_bytes, self.max_tracked_chargers)
+        self.outage = JournalOutage(self.journal)
 
     def next_connection_id(self) -> str:
         return f"{uuid.uuid4().hex[:8]}-{next(self._ids)}"
@@ -65,8 +76,6 @@ class ChargerConnection:
         self.protocol = protocol
         self.connection_id = shared.next_connection_id()
         self.pending: dict[str, tuple[str, asyncio.Future[Any]]] = {}
-        self.bucket = TokenBucket(shared.rate_per_s, shared.burst)
-        self.throttled = False
         self.cut_off = ""  # why the server aborted the socket, if it did
 
     def record(self, direction: Direction, raw: str, status: ParseStatus, *,
@@ -83,31 +92,44 @@ class ChargerConnection:
         """Read until the peer goes; each frame is journaled before it is answered."""
         while True:
             message = await self.ws.recv(decode=False)
-            await self._throttle()
+            await self._throttle(len(message))
             await self.on_message(message)
 
-    async def _throttle(self) -> None:
-        wait = self.bucket.take(time.monotonic())
+    async def _throttle(self, size: int) -> None:
+        """Wait while this charge point is over its frames or bytes budget. The budget is the
+        charger's, not the connection's: reconnecting does not refill it."""
+        budget = self.shared.budgets.of(self.charge_point_id)
+        wait = budget.take(time.monotonic(), size)
         if wait > 0:
-            if not self.throttled:
-                self.throttled = True
-                note = f'{{"rate_per_s": {self.bucket.rate}, "burst": {self.bucket.capacity}}}'
-                await self.shared.journal.write([self.record(
+            if not budget.throttled:
+                budget.throttled = True
+                b = self.shared.budgets
+                note = (f'{{"rate_per_s": {b.rate_per_s}, "burst": {b.burst}, "bytes_per_s": '
+                        f'{b.bytes_per_s}, "burst_bytes": {b.burst_bytes}, "frame_bytes": {size}}}')
+                await self._journal_or_count([self.record(
                     Direction.none, note, ParseStatus.not_applicable,
-                    kind=RecordKind.rate_limited)])
+                    kind=RecordKind.rate_limited)], "records_lost")
             await asyncio.sleep(wait)
-        elif self.throttled and self.bucket.tokens >= self.bucket.capacity / 2:
-            self.throttled = False
+        elif budget.throttled and budget.refilled:
+            budget.throttled = False
+
+    async def _journal_or_count(self, records: list[RawFrame], what: str) -> bool:
+        """Journal ``records``; if the journal cannot, count them in the outage (``what``)."""
+        try:
+            await self.shared.journal.write(records)
+        except JournalError as exc:
+            self.shared.outage.failed(exc, self.charge_point_id, what)
+            return False
+        return True
 
     async def on_message(self, message: bytes | str) -> None:
         data = message.encode() if isinstance(message, str) else message
         inbound, answer = self.judge(data)
         records = [inbound] if answer is None else [inbound, answer]
-        try:
-            await self.shared.journal.write(records)
-        except JournalError as exc:
-            log.error("journal unavailable, refusing frame of %s: %s", self.charge_point_id, exc)
-            if inbound.message_type == MessageType.call and inbound.message_id:
+        is_call = inbound.message_type == MessageType.call
+        if not await self._journal_or_count(
+                records, "calls_refused" if is_call else "frames_refused"):
+            if is_call and inbound.message_id:
                 await self.send(call_error(inbound.message_id, error_code(
                     "internal", self.protocol), "central system cannot store the frame now"))
             return

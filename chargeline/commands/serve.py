@@ -42,7 +42,22 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls-key", type=Path)
     p.add_argument("--tls-client-ca", type=Path,
                    help="security profile 3: require client certificates from this CA")
-    p.add_argument("--rate", type=float, default=200.0, help="frames/s per connection")
+    p.add_argument("--rate", type=float, default=200.0,
+                   help="frames/s per charger (burst: twice as many), across its connections")
+    p.add_argument("--rate-bytes", type=float, default=16 * 1024, metavar="BYTES_PER_S",
+                   help="bytes/s per charger, across its connections (a charger over it is "
+                        "slowed, not refused)")
+    p.add_argument("--burst-bytes", type=int, default=2 * 1024 * 1024,
+                   help="bytes a charger may send at once before --rate-bytes applies")
+    p.add_argument("--max-connections-per-address", type=int, default=64, metavar="N",
+                   help="concurrent connections one remote address may hold (0: no cap); "
+                        "over it, 503 at once")
+    p.add_argument("--uncapped-address", action="append", metavar="ADDR",
+                   help="an address the cap never applies to, e.g. a reverse proxy's "
+                        "(repeatable; default: 127.0.0.1 and ::1)")
+    p.add_argument("--auth-hash-queue", type=int, default=16, metavar="N",
+                   help="password hashes that may wait; past that a handshake needing one "
+                        "gets 503")
 
 
 def config_from(args: argparse.Namespace) -> Any:
@@ -59,13 +74,32 @@ def config_from(args: argparse.Namespace) -> Any:
         require_auth=args.auth, accept_unknown=args.unknown_chargers == "accept",
         tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
         rate_per_s=args.rate,
-        burst=max(1, int(args.rate * 2)))
+        burst=max(1, int(args.rate * 2)),
+        charger_bytes_per_s=args.rate_bytes, charger_burst_bytes=args.burst_bytes,
+        max_connections_per_address=args.max_connections_per_address,
+        uncapped_addresses=tuple(args.uncapped_address or ("127.0.0.1", "::1")),
+        auth_hash_queue=args.auth_hash_queue)
 
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(serve_until_stopped(config_from(args)))
+    config = config_from(args)
+    raise_open_files_limit()
+    asyncio.run(serve_until_stopped(config))
     return 0
+
+
+def raise_open_files_limit() -> int:
+    """Soft ``RLIMIT_NOFILE`` up to the hard limit: each charger holds a socket, and the
+    usual soft 1,024 would refuse the 1,021st charger (accept fails with EMFILE)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        logging.getLogger("chargeline.ingest").info("open files limit raised %d -> %d",
+                                                     soft, hard)
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 async def serve_until_stopped(config: Any) -> None:
