@@ -98,9 +98,11 @@ def test_implausible_energy_is_beyond_the_rating_and_no_unit_error(tmp_path: Pat
         extra = _implausible_wh(c, s)
         assert extra >= 2_000 and delivered + extra > 3 * AC_MAX_W / speed
         ratio = math.log10((delivered + extra) / delivered)
-        assert abs(ratio - round(ratio)) >= math.log10(1.5)  # not x10, x100: no Q9 look-alike
+        # midway between powers of ten (x3.2, x32, ...): what is really delivered may differ
+        # from the plan by a lot without making it read as x10 or x100 (a Q9 look-alike)
+        assert abs(ratio - round(ratio)) >= 0.49
         extras.append(extra)
-    assert extras[-1] > 2_000 > extras[0] - 1
+    assert len(set(extras)) == len(extras)
 
 
 def test_honest_dst_stamps_are_local_time_with_the_true_offset(tmp_path: Path) -> None:
