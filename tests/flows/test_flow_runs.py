@@ -89,6 +89,22 @@ def _wait_caught_up(data: Path, frames: int, timeout_s: float = 60.0) -> None:
     raise AssertionError("the flow did not catch up with the journal")
 
 
+def _resumed_and_replayed(live: Path, reference: Path, frames: int
+                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A live flow started again on ``live`` until it caught up, and a replay of the same
+    journal: their results."""
+    flow = subprocess.Popen([*CLI, "flow", "--data-dir", str(live)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_caught_up(live, frames)
+        resumed = results(live)
+    finally:
+        flow.terminate()
+        flow.wait(timeout=30)
+    chargeline("replay", "--data-dir", str(copy_journal(live, reference)))
+    return resumed, results(reference)
+
+
 def test_kill_9_of_the_live_flow_loses_and_doubles_nothing(tmp_path: Path) -> None:
     rounds = int(os.environ.get("CHARGELINE_KILL_ROUNDS", "3"))
     start = time.time_ns() + 3600 * S
@@ -104,17 +120,7 @@ def test_kill_9_of_the_live_flow_loses_and_doubles_nothing(tmp_path: Path) -> No
         time.sleep(rng.uniform(0.5, 3.0))
         flow.send_signal(signal.SIGKILL)
         flow.wait()
-    flow = subprocess.Popen([*CLI, "flow", "--data-dir", str(live)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_caught_up(live, len(lines))
-        after_kills = results(live)
-    finally:
-        flow.terminate()
-        flow.wait(timeout=30)
-    reference = copy_journal(live, tmp_path / "reference")
-    chargeline("replay", "--data-dir", str(reference))
-    expected = results(reference)
+    after_kills, expected = _resumed_and_replayed(live, tmp_path / "reference", len(lines))
     assert after_kills["frames"] == expected["frames"] == (len(lines),)
     assert after_kills["events"] == expected["events"]
     assert after_kills["sessions"] == expected["sessions"]
@@ -144,16 +150,6 @@ def test_the_live_flow_stops_cleanly_on_a_signal_under_traffic(tmp_path: Path,
     assert flow.returncode == 0, err.decode()[-2000:]
     assert stopped_s < 10, f"took {stopped_s:.1f} s"
     assert signal.Signals(signum).name in err.decode()
-    restarted = subprocess.Popen([*CLI, "flow", "--data-dir", str(live)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_caught_up(live, len(lines))
-        resumed = results(live)
-    finally:
-        restarted.terminate()
-        restarted.wait(timeout=30)
-    reference = copy_journal(live, tmp_path / "reference")
-    chargeline("replay", "--data-dir", str(reference))
-    expected = results(reference)
+    resumed, expected = _resumed_and_replayed(live, tmp_path / "reference", len(lines))
     assert resumed["sessions"] == expected["sessions"]
     assert resumed["events"] == expected["events"]
