@@ -114,8 +114,11 @@ def test_readers_see_the_old_warehouse_whole_until_the_replay_swaps_in_the_new(
     assert f"in use by chargeline replay (pid {replay.pid})" in refusal
     assert old[0] != "error" and new[0] != "error" and new[0] > old[0] > 0
     assert old_export == old[1] and new_export == new[1]
-    assert old_then_new(seen, old, new) >= 5  # the reader did read while the replay ran
-    assert old_then_new(exports, old_export, new_export) >= 5
+    reads_old = old_then_new(seen, old, new)
+    exports_old = old_then_new(exports, old_export, new_export)
+    print(f"\nFIGURES replay-vs-readers {{'old': {old}, 'new': {new}, 'reads': {len(seen)}, "
+          f"'reads_of_old': {reads_old}, 'exports_of_old': {exports_old}}}")
+    assert reads_old >= 5 and exports_old >= 5  # the reader did read while the replay ran
 
 
 def test_a_second_flow_or_replay_is_refused_while_a_flow_runs(
