@@ -14,6 +14,7 @@ import websockets
 from canonical.enums import RecordKind
 from ingest.ratelimit import ChargerBudgets
 from tests.ingest.conftest import journal_records, running_server
+from tests.reliability.figures import report
 
 KIB = 1024
 
@@ -50,6 +51,8 @@ def test_reconnecting_does_not_refill_the_frame_budget(tmp_path: Path, run: Any)
             return first, again, other
 
     first, again, other = run(scenario())
+    report("test_reconnecting_does_not_refill_the_frame_budget", first_s=round(first, 3),
+           again_s=round(again, 3), other_charger_s=round(other, 3))
     assert first < 0.4 and other < 0.4
     assert again > 0.35  # 10 frames at 20/s, less what refilled while reconnecting
 
@@ -66,6 +69,8 @@ def test_bytes_are_budgeted_per_charger_across_connections(tmp_path: Path, run: 
             return burst, over
 
     burst, over = run(scenario())
+    report("test_bytes_are_budgeted_per_charger_across_connections", burst_s=round(burst, 3),
+           next_connection_s=round(over, 3))
     assert burst < 0.4
     assert over > 1.0  # ~300 KiB over the budget at 200 KiB/s, less the refill meanwhile
     limited = journal_records(tmp_path, RecordKind.rate_limited)

@@ -21,6 +21,7 @@ from canonical.enums import Protocol, RecordKind
 from ingest.connection import ChargerConnection, Shared
 from ingest.transactions import TransactionRegistry
 from tests.ingest.conftest import journal_frames, journal_records, running_server
+from tests.reliability.figures import report
 
 
 @pytest.fixture
@@ -101,6 +102,8 @@ def test_full_disk_refuses_calls_loudly_and_recovers(small_disk: Path, run: Any)
     assert detail["calls_refused"] == 3 and detail["handshakes_refused"] == 1, detail
     assert "No space left on device" in detail["error"] and detail["charge_point_ids"] == ["CP-F"]
     assert back_s < 2.0  # a probe a second
+    report("test_full_disk_refuses_calls_loudly_and_recovers", record_after_space_s=round(
+        back_s, 2), unavailable_s=detail["unavailable_s"], calls_refused=detail["calls_refused"])
 
 
 async def upgrade_status(port: int, cp_id: str) -> int:
@@ -143,6 +146,8 @@ def test_slowloris_handshakes_are_dropped_and_a_good_charger_still_gets_in(
             return good_s, dropped_s, ends
 
     good_s, dropped_s, ends = run(scenario())
+    report("test_slowloris_handshakes_are_dropped_and_a_good_charger_still_gets_in",
+           sockets=SLOWLORIS, good_charger_s=round(good_s, 3), all_dropped_s=round(dropped_s, 2))
     assert good_s < 0.5
     assert all(end == b"" or end.startswith(b"HTTP/1.1") for end in ends)
     assert dropped_s < 1.0 + 2.0  # open timeout 1 s, then all 200 closed
