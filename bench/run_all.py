@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ["ingest", "connections", "normalize", "replay", "latency", "queries"]
+BENCHMARKS = ["ingest", "connections", "normalize", "replay", "latency", "queries", "restart"]
 
 
 def main() -> int:

@@ -31,7 +31,7 @@ def heartbeat(ctx: CallContext, _: dict[str, Any]) -> dict[str, Any]:
 
 
 def start_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    tx_id, _ = ctx.transactions.assign(ctx.charge_point_id, payload)
+    tx_id, _ = ctx.transactions.assign(ctx.charge_point_id, payload, ctx.now_ns)
     return {"transactionId": tx_id, "idTagInfo": dict(_ACCEPTED)}
 
 

@@ -149,11 +149,16 @@ def write_atomically(fs: FileSystem, path: Path, data: bytes, mode: int = 0o644)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = fs.open(tmp, truncate=True, mode=mode)
     try:
-        fs.pwrite(fd, data, 0)
-        fs.fsync(fd)
-    finally:
-        fs.close(fd)
-    fs.replace(tmp, path)
+        try:
+            fs.pwrite(fd, data, 0)
+            fs.fsync(fd)
+        finally:
+            fs.close(fd)
+        fs.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            fs.unlink(tmp)
+        raise
     fs.fsync_dir(path.parent)
 
 

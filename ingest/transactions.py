@@ -3,88 +3,137 @@
 Chargers resend StartTransaction with new message ids (after a reconnect, a reboot, a lost
 answer). The content key ``(charge point, connectorId, idTag, timestamp, meterStart)`` says
 it is the same start, so it is answered with the same ``transactionId`` — also across server
-restarts, because the registry is rebuilt from the journal, which holds every answer given.
+restarts: the journal's writer indexes every answered start per segment
+(``ingest.journal.starts``) and a starting server loads the newest indexes, not the journal,
+so a restart costs the same after a year of traffic as after a day.
+
+Keys are kept as 16-byte digests (an idTag is charger-chosen and may be 1 MiB), and only so
+many: the starts answered within ``MAX_AGE_NS`` (31 days, by the server clock, measured from
+the newest start) and at most ``MAX_KEYS`` of them (500,000, ~60 MiB), the oldest forgotten
+first (in bulk, so up to 10 % more are held at times). A start resent after it was forgotten
+gets a new id, which the flow reports as a duplicate start. Ids never repeat: every index
+carries the highest id given up to it.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
 import os
+from collections import deque
+from pathlib import Path
 from typing import Any
 
-import orjson
-import pyarrow.compute as pc
+from ingest.files import OS, FileSystem
+from ingest.journal.segments import journal_dir, list_segments, read_segment
+from ingest.journal.starts import (
+    StartCollector,
+    StartIndex,
+    content_key,
+    index_path,
+    key_digest,
+    read_index,
+)
 
-from canonical import jsontext
-from canonical.enums import Direction, MessageType, Protocol
-from ingest.journal import JournalReader
+__all__ = ["MAX_AGE_NS", "MAX_KEYS", "TransactionRegistry", "content_key"]
 
-ContentKey = tuple[str, str, str, str, str]
-_ACTION = "StartTransaction"
-
-
-def content_key(charge_point_id: str, payload: dict[str, Any]) -> ContentKey:
-    """The dedup key of a 1.6 StartTransaction payload (raw JSON text of each field)."""
-    def field(name: str) -> str:
-        value = payload.get(name)
-        try:
-            return orjson.dumps(value).decode()
-        except TypeError:  # an integer beyond 64 bits (valid JSON, read by the fallback)
-            return json.dumps(value)
-
-    return (charge_point_id, field("connectorId"), field("idTag"), field("timestamp"),
-            field("meterStart"))
+MAX_KEYS = 500_000
+MAX_AGE_NS = 31 * 86_400 * 10**9
+_HOUR_NS = 3600 * 10**9
 
 
 class TransactionRegistry:
-    """Assigns 1.6 transaction ids; the same content key always gets the same id."""
+    """Assigns 1.6 transaction ids; the same content key gets the same id while it is kept
+    (see the module's bounds)."""
 
-    def __init__(self, first_id: int = 1) -> None:
-        self._by_key: dict[ContentKey, int] = {}
+    def __init__(self, first_id: int = 1, max_keys: int = MAX_KEYS,
+                 max_age_ns: int = MAX_AGE_NS) -> None:
+        self._by_key: dict[bytes, int] = {}
+        self._hours: deque[list[int]] = deque()  # [hour, keys added in it], oldest first
         self.next_id = first_id
+        self.max_keys, self.max_age_ns = max_keys, max_age_ns
 
-    def assign(self, charge_point_id: str, payload: dict[str, Any]) -> tuple[int, bool]:
-        """(transactionId, seen_before) for a StartTransaction payload."""
-        key = content_key(charge_point_id, payload)
-        known = self._by_key.get(key)
+    def assign(self, charge_point_id: str, payload: dict[str, Any],
+               now_ns: int = 0) -> tuple[int, bool]:
+        """(transactionId, seen_before) for a StartTransaction payload received at
+        ``now_ns`` (server clock, UTC)."""
+        digest = key_digest(content_key(charge_point_id, payload))
+        known = self._by_key.get(digest)
         if known is not None:
             return known, True
         tx_id = self.next_id
         self.next_id += 1
-        self._by_key[key] = tx_id
+        self._add(digest, tx_id, now_ns)
         return tx_id, False
 
-    def remember(self, key: ContentKey, tx_id: int) -> None:
-        self._by_key.setdefault(key, tx_id)
+    def remember(self, digest: bytes, tx_id: int, answered_ns: int) -> None:
+        """A start answered before (from the journal's index); older ones first."""
+        if digest not in self._by_key:
+            self._add(digest, tx_id, answered_ns)
         self.next_id = max(self.next_id, tx_id + 1)
 
     def __len__(self) -> int:
         return len(self._by_key)
 
+    def _add(self, digest: bytes, tx_id: int, at_ns: int) -> None:
+        self._by_key[digest] = tx_id
+        hour = at_ns // _HOUR_NS
+        if self._hours and self._hours[-1][0] >= hour:
+            self._hours[-1][1] += 1  # the same hour (or the clock went back)
+        else:
+            self._hours.append([hour, 1])
+        self.forget_old(at_ns)
+
+    def forget_old(self, now_ns: int) -> None:
+        """Drop the oldest keys past the bounds, a tenth of them at a time: dropping one at
+        a time from the front of a dict costs a scan of its deleted slots each."""
+        expired, cutoff = 0, (now_ns - self.max_age_ns) // _HOUR_NS
+        for hour, count in self._hours:
+            if hour >= cutoff:
+                break
+            expired += count
+        drop = max(expired, len(self._by_key) - self.max_keys)
+        if drop > 0 and drop >= max(1, min(len(self._by_key), self.max_keys) // 10):
+            self._by_key = dict(itertools.islice(self._by_key.items(), drop, None))
+            while drop:
+                taken = min(drop, self._hours[0][1])
+                self._hours[0][1] -= taken
+                drop -= taken
+                if not self._hours[0][1]:
+                    self._hours.popleft()
+
     @classmethod
-    def from_journal(cls, data_dir: str | os.PathLike[str]) -> TransactionRegistry:
-        """Rebuild from every StartTransaction CALL and its CALLRESULT in the journal."""
-        registry = cls()
-        table = JournalReader(data_dir).read_all()
-        starts = table.filter(pc.and_(pc.equal(table["action"], _ACTION),
-                                      pc.equal(table["protocol"], Protocol.v16.value)))
-        calls: dict[tuple[str, str], ContentKey] = {}
-        for row in starts.select(["connection_id", "message_id", "direction", "message_type",
-                                  "charge_point_id", "raw"]).to_pylist():
-            pair = (row["connection_id"], row["message_id"])
-            registry._absorb(row, pair, calls)
+    def from_journal(cls, data_dir: str | os.PathLike[str], max_keys: int = MAX_KEYS,
+                     max_age_ns: int = MAX_AGE_NS, fs: FileSystem = OS) -> TransactionRegistry:
+        """The registry as the journal's start indexes give it (``newest_indexes``)."""
+        indexes = newest_indexes(journal_dir(data_dir), max_keys, max_age_ns, fs)
+        highest = max((index.highest_id for index in indexes), default=0)
+        registry = cls(highest + 1, max_keys, max_age_ns)
+        for index in reversed(indexes):
+            for digest, tx_id, answered_ns in index.entries():
+                registry.remember(digest, tx_id, answered_ns)
+        registry.forget_old(max((index.newest_ns for index in indexes), default=0))
         return registry
 
-    def _absorb(self, row: dict[str, Any], pair: tuple[str, str],
-                calls: dict[tuple[str, str], ContentKey]) -> None:
-        try:
-            frame = jsontext.loads(row["raw"])
-        except jsontext.JSONDecodeError:
-            return
-        if row["direction"] == Direction.inbound and row["message_type"] == MessageType.call:
-            if isinstance(frame[3], dict):
-                calls[pair] = content_key(row["charge_point_id"], frame[3])
-        elif row["message_type"] == MessageType.call_result and pair in calls:
-            tx_id = frame[2].get("transactionId") if isinstance(frame[2], dict) else None
-            if isinstance(tx_id, int):
-                self.remember(calls[pair], tx_id)
+
+def newest_indexes(directory: Path, max_keys: int, max_age_ns: int,
+                   fs: FileSystem) -> list[StartIndex]:
+    """The segments' start indexes, newest first, until the bounds are met. A segment without
+    one (being written; or every segment of an older writer's journal, until a writer starts
+    and indexes them) is indexed from its frames, unless a newer index covers it."""
+    names = set(fs.listdir(directory))
+    chosen: list[StartIndex] = []
+    newest, kept, carried = 0, 0, False
+    for segment in reversed(list_segments(directory, fs)):
+        path = index_path(segment.path)
+        index = read_index(fs, path) if path.name in names else None
+        from_file = index is not None
+        if index is None:
+            if carried:
+                continue  # older than an index: its starts went there, its ids are below
+            index = StartIndex.of(StartCollector().feed_table(read_segment(segment, fs)))
+        elif carried and (kept >= max_keys or index.newest_ns < newest - max_age_ns):
+            break  # this index and all older: past the bounds
+        carried = carried or from_file
+        newest, kept = max(newest, index.newest_ns), kept + len(index)
+        chosen.append(index)
+    return chosen

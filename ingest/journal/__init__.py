@@ -4,6 +4,7 @@ Layout under ``<data-dir>/journal/``::
 
     LOCK                              held (flock) by the one writer process
     DURABLE                           how far readers may read (``DurableMark``)
+    seg-<first frame id>.starts       the segment's 1.6 transaction starts (``starts.py``)
     seg-<first frame id, 20 digits>.arrow     Arrow IPC stream, appended by group commits
     seg-<first frame id, 20 digits>.parquet   the same segment once sealed (immutable)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,10 +25,20 @@ from ingest.journal.segments import (
     journal_dir,
     list_segments,
     read_ipc_from,
+    read_mark,
     read_segment,
     segment_path,
 )
+from ingest.journal.starts import (
+    Start,
+    StartCollector,
+    StartIndex,
+    index_path,
+    read_index,
+    write_index,
+)
 
+log = logging.getLogger("chargeline.journal")
 # A segment is an Arrow IPC stream written by hand, byte for byte what
 # ``pa.ipc.new_stream`` writes: the schema message, one message per batch, end-of-stream.
 _SCHEMA_MESSAGE = SCHEMA.serialize().to_pybytes()
@@ -36,10 +47,12 @@ _END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 
 @dataclass(frozen=True, slots=True)
 class EncodedBatch:
-    """Records numbered ``ids``, packed as one Arrow IPC record-batch message."""
+    """Records numbered ``ids``, packed as one Arrow IPC record-batch message, and the 1.6
+    transaction starts answered among them (for the segment's ``.starts`` index)."""
 
     ids: range
     payload: bytes
+    starts: tuple[Start, ...] = ()
 
 
 class JournalWriter:
@@ -77,6 +90,10 @@ class JournalWriter:
         self._written = 0  # bytes of that segment written, of which ``_durable`` fsync'd
         self._durable = 0
         self._damaged = False  # a roll-back failed: nothing is written until one succeeds
+        self._collector = StartCollector()
+        self._starts: list[Start] = []  # answered in the segment being written
+        self._highest_id = 0  # the highest transactionId in the journal before it
+        self._newest_ns = 0
         try:
             self._mark = fs.open(self.directory / DURABLE)
             self.next_frame_id = self._recover()
@@ -100,25 +117,46 @@ class JournalWriter:
 
     def _recover(self) -> int:
         """The next frame id after the last complete batch. What a crash left of the last
-        segment is made durable before the mark lets readers at it."""
+        segment is made durable before the mark lets readers at it. Only the bytes after the
+        mark are read (the mark is written after the fsync of what it covers, so what it
+        covers is on disk): a start reads a few groups, not the whole last segment."""
         segments = list_segments(self.directory, self.fs)
         if not segments:
             self._publish(DurableMark(1, 0, 1))
             return 1
-        last = segments[-1]
+        last, mark = segments[-1], read_mark(self.directory, self.fs)
         highest, end = last.first_frame_id - 1, 0
         if last.sealed:
             batches = list(read_segment(last, self.fs))
         else:
-            batches, end = read_ipc_from(last.path, 0, fs=self.fs)
+            if mark is not None and mark.segment == last.first_frame_id and mark.offset:
+                highest, end = max(highest, mark.next_frame_id - 1), mark.offset
+            batches, end = read_ipc_from(last.path, end, fs=self.fs)
             self._sync_file(last.path)
         for batch in batches:
             if batch.num_rows:
                 highest = max(highest, pc.max(batch.column("frame_id")).as_py())
         if self._fsync:
             self.fs.fsync_dir(self.directory)
+        self._index_old_segments(segments)
         self._publish(DurableMark(last.first_frame_id, end, highest + 1))
         return highest + 1
+
+    def _index_old_segments(self, segments: list[Segment]) -> None:
+        """Index the segments newer than the newest ``.starts`` file (normally the one a
+        crash left; every segment of an older writer's journal, once)."""
+        names = set(self.fs.listdir(self.directory))
+        missing: list[Segment] = []
+        for segment in reversed(segments):
+            path = index_path(segment.path)
+            found = read_index(self.fs, path, True) if path.name in names else None
+            if found is not None:
+                self._highest_id, self._newest_ns = found.highest_id, found.newest_ns
+                break
+            missing.append(segment)
+        for segment in reversed(missing):
+            self._starts += StartCollector().feed_table(read_segment(segment, self.fs))
+            self._write_starts(segment)
 
     def _sync_file(self, path: Path) -> None:
         if self._fsync:
@@ -169,7 +207,8 @@ class JournalWriter:
         if not records:
             return EncodedBatch(ids, b"")
         batch = to_batch(RawFrame, records, {"frame_id": pa.array(ids, type=pa.int64())})
-        return EncodedBatch(ids, batch.serialize().to_pybytes())
+        starts = tuple(self._collector.feed(records, first))
+        return EncodedBatch(ids, batch.serialize().to_pybytes(), starts)
 
     def write_encoded(self, encoded: EncodedBatch) -> range:
         """Write a batch made by ``encode`` (not yet durable, like ``write``)."""
@@ -187,6 +226,7 @@ class JournalWriter:
             self._put(encoded.payload)
         except OSError as exc:
             self._fail(exc)
+        self._starts.extend(encoded.starts)
         self.next_frame_id = ids.stop
         self._rows_in_segment += len(ids)
         return ids
@@ -218,6 +258,7 @@ class JournalWriter:
         write opens a new one. If even the cut fails, nothing is written until it succeeds:
         the mark still ends the segment at its durable bytes meanwhile."""
         self.next_frame_id = self.durable_next_id
+        self._starts = [s for s in self._starts if s.frame_id < self.next_frame_id]
         if self._fd is None:
             return
         try:
@@ -251,6 +292,20 @@ class JournalWriter:
             self.fs.fsync(self._fd)
         self._durable, self.durable_next_id = self._written, self.next_frame_id
         self._abandon_segment()
+        self._write_starts(Segment(self._segment, segment_path(self.directory, self._segment,
+                                                               ".arrow")))
+
+    def _write_starts(self, segment: Segment) -> None:
+        """The closed segment's ``.starts`` index. If the disk refuses it, its starts go
+        into the next segment's index instead (a crash meanwhile: the next writer start
+        indexes the segments newer than the newest index from their frames)."""
+        index = StartIndex.of(self._starts, self._highest_id, self._newest_ns)
+        try:
+            write_index(self.fs, index_path(segment.path), index)
+        except OSError as exc:
+            log.warning("starts of %s left for the next index: %s", segment.path.name, exc)
+            return
+        self._highest_id, self._newest_ns, self._starts = index.highest_id, index.newest_ns, []
 
     def close(self) -> None:
         """Close the active segment (making it readable to its end) and release the lock."""

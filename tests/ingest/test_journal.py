@@ -5,7 +5,7 @@ import pytest
 from canonical import RawFrame
 from canonical.errors import JournalLockedError
 from ingest.journal import JournalReader, JournalWriter
-from ingest.journal.segments import journal_dir, list_segments
+from ingest.journal.segments import DURABLE, journal_dir, list_segments
 from ingest.journal.writer import seal_segments
 
 
@@ -50,9 +50,22 @@ def test_torn_tail_is_ignored_and_next_writer_continues(tmp_path: Path) -> None:
     segment = list_segments(journal_dir(tmp_path))[0].path
     data = segment.read_bytes()
     segment.write_bytes(data[:-20])  # a crash mid-write: the last batch is incomplete
+    (journal_dir(tmp_path) / DURABLE).unlink()  # (an older writer's journal: no mark)
     assert [f.frame_id for f in JournalReader(tmp_path).frames()] == [1]
     with JournalWriter(tmp_path) as w:
         assert w.append([frame_factory(3)])[0].frame_id == 2
+
+
+def test_an_id_readers_may_have_seen_is_never_given_again(tmp_path: Path) -> None:
+    """The mark said frame 2 was durable (readers may have read it); if the disk then loses
+    it anyway, its id stays spent: a gap, never a second frame 2."""
+    with JournalWriter(tmp_path) as w:
+        w.append([frame_factory(1)])
+        w.append([frame_factory(2)])
+    segment = list_segments(journal_dir(tmp_path))[0].path
+    segment.write_bytes(segment.read_bytes()[:-20])
+    with JournalWriter(tmp_path) as w:
+        assert w.append([frame_factory(3)])[0].frame_id == 3
 
 
 def test_sealed_segments_read_the_same(tmp_path: Path) -> None:

@@ -23,6 +23,8 @@ from canonical.errors import JournalError
 from ingest.files import write_atomically
 from ingest.journal import JournalReader, JournalWriter
 from ingest.journal.writer import seal_segments
+from ingest.transactions import TransactionRegistry
+from tests.ingest.test_transaction_index import payload, start_pair
 from tests.reliability.figures import report
 from tests.reliability.powerloss import PowerLoss, PowerLossFileSystem
 
@@ -50,6 +52,7 @@ class Round:
     seen: dict[int, str] = field(default_factory=dict)  # read by a reader
     refused: set[str] = field(default_factory=set)  # appends that raised JournalError
     in_doubt: set[str] = field(default_factory=set)  # refused, and the roll-back failed too
+    starts: dict[int, int] = field(default_factory=dict)  # acknowledged start n -> its id
     faults: int = 0
 
 
@@ -73,16 +76,21 @@ def live_until_power_loss(fs: PowerLossFileSystem, rng: random.Random, life: Rou
     writer = start(fs, rng, life)
     for n in range(10**6):
         mids = [f"{fs.calls}-{n}-{k}" for k in range(rng.randint(1, 4))]
+        frames = [frame(m) for m in mids]
+        if rng.random() < 0.2:  # a 1.6 start answered with id n + 1: the .starts index
+            frames = start_pair(n, n + 1)
+            mids = [str(f.message_id) for f in frames]
         if rng.random() < 0.03:  # kill -9 after a write, before its fsync: the page cache stays
             try:
-                writer.write([frame(m) for m in mids])
+                writer.write(frames)
             except JournalError:
                 life.faults += 1
             writer = start(fs, rng, life)
             continue
         try:
-            life.acked.update({f.frame_id: str(f.message_id)
-                               for f in writer.append([frame(m) for m in mids])})
+            life.acked.update({f.frame_id: str(f.message_id) for f in writer.append(frames)})
+            if frames[0].action == "StartTransaction":
+                life.starts[n] = n + 1
         except JournalError:
             life.refused.update(mids)
             life.faults += 1
@@ -123,9 +131,15 @@ def one_round(seed: int) -> dict[str, int]:
     assert not ((life.refused - life.in_doubt) & set(after.values())), seed
     new_id = writer.append([frame("after")])[0].frame_id
     assert new_id == len(after) + 1 > max([*life.acked, *life.seen], default=0), seed
+    registry = TransactionRegistry.from_journal(ROOT, fs=fs)  # as the restarted server does
+    wrong = {n: tx for n, tx in life.starts.items()
+             if registry.assign("CP-1", payload(n)) != (tx, True)}
+    assert wrong == {}, (seed, wrong)
+    assert registry.next_id > max(life.starts.values(), default=0), seed
     writer.close()
     return {"acked": len(life.acked), "lost": len(lost), "seen": len(life.seen),
-            "refused": len(life.refused), "faults": life.faults, "fsyncs": fs.fsyncs}
+            "refused": len(life.refused), "faults": life.faults, "fsyncs": fs.fsyncs,
+            "starts_acked": len(life.starts), "start_ids_wrong": len(wrong)}
 
 
 def test_power_loss_loses_no_acknowledged_frame_and_reuses_no_id() -> None:
