@@ -92,7 +92,7 @@ async def _charge(c: SimCharger, s: SessionPlan, tx: Tx, fault: str | None) -> b
     """The sample intervals; False when the charger went away for good (stuck fault)."""
     cp = c.plan.charge_point_id
     charging = max(1, min(SAMPLES, round(SAMPLES * s.charging_share)))
-    phantom_wh = _implausible_wh(c, s) if fault == IMPLAUSIBLE else 0.0
+    phantom = _implausible_factor(c, s) if fault == IMPLAUSIBLE else 0.0
     for i in range(SAMPLES):
         await c.sleep_sim(s.duration_s / SAMPLES)
         now = time.time_ns()
@@ -103,10 +103,11 @@ async def _charge(c: SimCharger, s: SessionPlan, tx: Tx, fault: str | None) -> b
             c.truth.fault("charger_offline", cp, None, now, "gone for good")
             await c.disconnect()
             return False
-        if phantom_wh and i < charging:
+        if phantom and i < charging:
             if i == 0:
-                c.truth.fault(IMPLAUSIBLE, cp, tx.id, now, f"+{phantom_wh:.0f} Wh not delivered")
-            c.meter.phantom_wh += phantom_wh / charging
+                c.truth.fault(IMPLAUSIBLE, cp, tx.id, now,
+                              f"books {phantom + 1:.1f}x what it delivers")
+            c.meter.phantom_wh += phantom * (c.meter.delivered_wh - before_wh)
         if fault == "meter_reset" and i == 3:  # the meter restarted at 0 after the last sample
             c.truth.fault(fault, cp, tx.id, now, "register reset to 0")
             c.meter.reset(kept_wh=c.meter.delivered_wh - before_wh)
@@ -118,19 +119,19 @@ async def _charge(c: SimCharger, s: SessionPlan, tx: Tx, fault: str | None) -> b
     return True
 
 
-def _implausible_wh(c: SimCharger, s: SessionPlan) -> float:
-    """Energy the meter counts on top: 2 kWh, or 3x what the rating allows in the session's
-    wall time if that is more, so that no power and duration could explain it; and never
-    near a power of ten times what it delivers (that would read as a unit error, Q9)."""
+def _implausible_factor(c: SimCharger, s: SessionPlan) -> float:
+    """Energy the meter counts on top of what it delivers, as a factor of it: at least 2 kWh,
+    or 3x what the rating allows in the session's wall time if that is more, by the plan, so
+    that no power and duration could explain it; and booked/delivered midway between powers
+    of ten (x3.2, x32, x316: never a x10 look-alike, Q9), applied to what is really delivered
+    in each interval, so a plan that misjudges the delivery cannot move the ratio."""
     rating_w = DC_MAX_W if c.plan.dc else AC_MAX_W
     wall_h = s.duration_s / c.speed / 3600
     least = max(2000.0, 3 * rating_w * wall_h)
     delivered = max(1.0, s.power_w * s.charging_share * wall_h)
-    # The booked/delivered ratio sits midway between powers of ten (3.2x, 32x, 316x...):
-    # what is really delivered differs from the plan (jitter, rounding) by far less than that.
     decade = math.floor(math.log10((delivered + least) / delivered))
-    extra = delivered * (10 ** (decade + 0.5) - 1)
-    return extra if extra >= least else delivered * (10 ** (decade + 1.5) - 1)
+    factor = 10 ** (decade + 0.5) - 1
+    return factor if factor * delivered >= least else 10 ** (decade + 1.5) - 1
 
 
 def _reading(c: SimCharger, tx: Tx, fault: str | None, i: int, now: int) -> Reading:
