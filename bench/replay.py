@@ -267,7 +267,7 @@ def baseline_main(data_dir: Path, a: argparse.Namespace) -> None:
         if any(member.wait() for member in members):
             sys.exit(1)
         return
-    from flows.runner import wait_for_first_member
+    from chargeline.flowrun import wait_for_first_member
 
     counted: list[int] = []
     addresses = [x for x in a.addresses.split(",") if x]

@@ -78,7 +78,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _start(args: argparse.Namespace, staged: rebuild.Rebuild | None) -> int:
     if args.processes > 1:
-        from flows.runner import recovery_config
+        from chargeline.flowrun import recovery_config
 
         # created once, before the members race for it
         recovery_config(args.data_dir, staged.recovery if staged else None)
@@ -87,7 +87,7 @@ def _start(args: argparse.Namespace, staged: rebuild.Rebuild | None) -> int:
 
 
 def _run_here(args: argparse.Namespace, staged: rebuild.Rebuild | None) -> int:
-    from flows.runner import FlowSettings, run_flow
+    from chargeline.flowrun import FlowSettings, run_flow
 
     settings = FlowSettings(args.data_dir, follow=args.follow, workers=args.workers,
                             addresses=tuple(a for a in args.addresses.split(",") if a),

@@ -16,8 +16,8 @@ from bytewax.testing import TestingSource, cluster_main
 
 from canonical.errors import ConfigError
 from chargeline.cli import main
+from chargeline.flowrun import recovery_config
 from chargeline.ports import wait_listening
-from flows.runner import recovery_config
 from flows.shard import SHARD_KEYS, SHARDS
 
 
