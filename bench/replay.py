@@ -229,6 +229,7 @@ def baseline_flow(data_dir: Path, counted: list[int]) -> Any:
     from bytewax.dataflow import Dataflow
     from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
+    from chargeline.flowrun import journal_files
     from flows.source import JournalSource
 
     class _Counting(StatelessSinkPartition[Any]):
@@ -247,7 +248,7 @@ def baseline_flow(data_dir: Path, counted: list[int]) -> Any:
         return (n or 0) + 1, (n or 0) + 1
 
     flow = Dataflow("baseline")
-    items = op.input("journal", flow, JournalSource(data_dir, follow=False))
+    items = op.input("journal", flow, JournalSource(journal_files(data_dir), follow=False))
     keyed = op.key_on("by_charger", op.flat_map("charge_points", items, charge_points),
                       lambda cp: cp)
     op.output("out", op.stateful_map("count", keyed, count), _Sink())

@@ -15,17 +15,20 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main
 
 from canonical.errors import ConfigError
+from canonical.journal import OpenReader
 from chargeline.ports import wait_listening
 from flows.config import FlowConfig
 from flows.pipeline import get_flow
 from flows.shard import LAYOUT
 from flows.source import JournalSource, request_stop
+from ingest.journal import JournalReader
 from warehouse.sink import WarehouseSink
 
 RECOVERY_PARTITIONS = 2
@@ -59,6 +62,17 @@ class FlowSettings:
         return config
 
 
+def journal_files(data_dir: Path) -> OpenReader:
+    """The journal's files under ``data_dir`` as the flow's source reads them."""
+    if not Path(data_dir).is_dir():
+        raise ConfigError(f"data dir {str(data_dir)!r} does not exist")
+    return partial(_reader, Path(data_dir))
+
+
+def _reader(data_dir: Path, after: int) -> JournalReader:
+    return JournalReader(data_dir, after=after)
+
+
 def recovery_config(data_dir: Path, directory: Path | None = None) -> RecoveryConfig:
     """The recovery store (``directory``, by default ``<data_dir>/recovery``), created on first
     use. Its state is keyed by shard: a store written under another shard layout
@@ -83,7 +97,7 @@ def run_flow(settings: FlowSettings) -> None:
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "journal").mkdir(exist_ok=True)
-    flow = get_flow(JournalSource(data_dir, follow=settings.follow),
+    flow = get_flow(JournalSource(journal_files(data_dir), follow=settings.follow),
                     WarehouseSink(data_dir, durable=settings.durable, root=settings.tables_root),
                     settings.config())
     wait_for_first_member(settings.addresses, settings.process_id)

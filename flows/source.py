@@ -19,14 +19,13 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
-from ingest.journal import JournalReader
+from canonical.journal import OpenReader
 
 Item = tuple[str, Any, int]
 COALESCE_NS = 300_000_000
@@ -49,9 +48,9 @@ def wall_ns() -> int:
 
 
 class _JournalPartition(StatefulSourcePartition[Item, int]):
-    def __init__(self, data_dir: Path, after: int, follow: bool, max_rows: int,
+    def __init__(self, open_reader: OpenReader, after: int, follow: bool, max_rows: int,
                  clock: WallClock) -> None:
-        self.reader = JournalReader(data_dir, after=after)
+        self.reader = open_reader(after)
         self.emitted = after
         self.follow, self.max_rows, self.clock = follow, max_rows, clock
         self.pending: list[pa.RecordBatch] = []
@@ -116,13 +115,12 @@ class _JournalPartition(StatefulSourcePartition[Item, int]):
 
 
 class JournalSource(FixedPartitionedSource[Item, int]):
-    """The journal under ``data_dir``; ``follow`` tails it forever, else stops at its end."""
+    """The journal ``open_reader`` reads (``canonical.journal``: the files under a data dir,
+    or another backend); ``follow`` tails it forever, else stops at its end."""
 
-    def __init__(self, data_dir: Path, follow: bool = True, max_rows: int = 20_000,
+    def __init__(self, open_reader: OpenReader, follow: bool = True, max_rows: int = 20_000,
                  clock: WallClock = wall_ns) -> None:
-        self.data_dir = Path(data_dir)
-        if not self.data_dir.is_dir():
-            raise ValueError(f"data dir {str(self.data_dir)!r} does not exist")
+        self.open_reader = open_reader
         self.follow, self.max_rows, self.clock = follow, max_rows, clock
 
     def list_parts(self) -> list[str]:
@@ -130,5 +128,5 @@ class JournalSource(FixedPartitionedSource[Item, int]):
 
     def build_part(self, step_id: str, for_part: str, resume_state: int | None
                    ) -> _JournalPartition:
-        return _JournalPartition(self.data_dir, resume_state or 0, self.follow, self.max_rows,
-                                 self.clock)
+        return _JournalPartition(self.open_reader, resume_state or 0, self.follow,
+                                 self.max_rows, self.clock)
