@@ -30,3 +30,14 @@ def test_session_round_trips_through_arrow_with_ns_times() -> None:
     batch = to_batch(SessionRecord, [session])
     assert str(batch.schema.field("started_at").type) == "timestamp[ns, tz=UTC]"
     assert from_table(SessionRecord, batch) == [session]
+
+
+def test_raw_frame_field_order_is_pinned() -> None:
+    """The ingest builds RawFrame positionally on its hot path (per frame, both directions:
+    keywords cost more there); a reordered field would swap silently, so the order is pinned."""
+    import dataclasses
+
+    from canonical.raw import RawFrame
+    assert [f.name for f in dataclasses.fields(RawFrame)] == [
+        "frame_id", "received_at", "charge_point_id", "connection_id", "protocol", "direction",
+        "record_kind", "message_type", "message_id", "action", "raw", "parse_status"]
