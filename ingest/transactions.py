@@ -29,7 +29,8 @@ from ingest.journal.starts import (
     StartCollector,
     StartIndex,
     content_key,
-    index_path,
+    coverage,
+    index_files,
     key_digest,
     read_index,
 )
@@ -104,7 +105,8 @@ class TransactionRegistry:
     @classmethod
     def from_journal(cls, data_dir: str | os.PathLike[str], max_keys: int = MAX_KEYS,
                      max_age_ns: int = MAX_AGE_NS, fs: FileSystem = OS) -> TransactionRegistry:
-        """The registry as the journal's start indexes give it (``newest_indexes``)."""
+        """The registry as the journal's start indexes give it (``newest_indexes``).
+        The highest id of all comes with the newest index, whatever retention removed."""
         indexes = newest_indexes(journal_dir(data_dir), max_keys, max_age_ns, fs)
         highest = max((index.highest_id for index in indexes), default=0)
         registry = cls(highest + 1, max_keys, max_age_ns)
@@ -117,23 +119,22 @@ class TransactionRegistry:
 
 def newest_indexes(directory: Path, max_keys: int, max_age_ns: int,
                    fs: FileSystem) -> list[StartIndex]:
-    """The segments' start indexes, newest first, until the bounds are met. A segment without
-    one (being written; or every segment of an older writer's journal, until a writer starts
-    and indexes them) is indexed from its frames, unless a newer index covers it."""
-    names = set(fs.listdir(directory))
-    chosen: list[StartIndex] = []
-    newest, kept, carried = 0, 0, False
-    for segment in reversed(list_segments(directory, fs)):
-        path = index_path(segment.path)
-        index = read_index(fs, path) if path.name in names else None
-        from_file = index is not None
-        if index is None:
-            if carried:
-                continue  # older than an index: its starts went there, its ids are below
-            index = StartIndex.of(StartCollector().feed_table(read_segment(segment, fs)))
-        elif carried and (kept >= max_keys or index.newest_ns < newest - max_age_ns):
-            break  # this index and all older: past the bounds
-        carried = carried or from_file
-        newest, kept = max(newest, index.newest_ns), kept + len(index)
+    """The start indexes, newest first, until the bounds are met. The segments after the
+    newest whole index (the one being written, whose index is open; every segment of an
+    older writer's journal, until a writer starts and indexes them) are read from frames."""
+    covered, carried = coverage(directory, fs)
+    chosen = [StartIndex.of(StartCollector().feed_table(read_segment(segment, fs)),
+                            carried.highest_id, carried.newest_ns)
+              for segment in reversed(list_segments(directory, fs))
+              if segment.first_frame_id > covered]
+    newest = max((index.newest_ns for index in chosen), default=carried.newest_ns)
+    kept = sum(len(index) for index in chosen)
+    for first, path in reversed(index_files(directory, fs)):
+        index = read_index(fs, path) if first <= covered else None
+        if index is None or not index.complete:
+            continue
+        if kept >= max_keys or index.newest_ns < newest - max_age_ns:
+            break  # this index and all older: past the bounds (their highest id is carried)
         chosen.append(index)
+        newest, kept = max(newest, index.newest_ns), kept + len(index)
     return chosen

@@ -4,8 +4,10 @@
 answered with a ``transactionId`` in that segment, the digest of its content key, the id and
 the answer's server time (32 bytes each; the content key itself may be 1 MiB: an idTag is
 charger-chosen), and in its header the highest id given in this segment *or any before it*.
-The writer writes it (atomically, durably) when it closes the segment; a segment without one
-(a crash, an older writer) is indexed from its frames at the next writer start. At start the
+The writer writes it (atomically, durably) when it opens the segment (*open*: the header
+alone, so the newest segment always carries the highest id, whatever retention removed
+before it) and again, whole, when it closes it; a segment whose index is open or missing (a
+crash, an older writer) is indexed from its frames at the next writer start. At start the
 ingest loads the newest of them (``TransactionRegistry.from_journal``) instead of the journal.
 """
 
@@ -31,6 +33,8 @@ ContentKey = tuple[str, str, str, str, str]
 SUFFIX = ".starts"
 _ACTION = "StartTransaction"
 _MAGIC = b"CLSTART1"
+_MAGIC_OPEN = b"CLSTARTo"  # written when the segment opens: only the highest id before it
+_PREFIX = "seg-"
 _HEADER = struct.Struct("<8sqqq")  # magic, entries, highest id through this segment, newest ns
 _ENTRY = struct.Struct("<16sqq")  # content key digest, transactionId, answered at (ns, UTC)
 _PENDING_CALLS = 10_000  # calls waiting for their answer (the ingest journals both at once)
@@ -73,11 +77,13 @@ class Start:
 @dataclass(frozen=True, slots=True)
 class StartIndex:
     """One segment's ``.starts`` file: the highest id given up to it, its newest answer's
-    time, and its starts packed (``entries()`` unpacks them, oldest first)."""
+    time, and its starts packed (``entries()`` unpacks them, oldest first). Not
+    ``complete``: written as the segment opened, its starts are in the segment only."""
 
     highest_id: int
     newest_ns: int
     packed: bytes = b""
+    complete: bool = True
 
     def __len__(self) -> int:
         return len(self.packed) // _ENTRY.size
@@ -157,8 +163,37 @@ def index_path(segment_path: Path) -> Path:
     return segment_path.with_suffix(SUFFIX)
 
 
+def index_files(directory: Path, fs: FileSystem) -> list[tuple[int, Path]]:
+    """(first frame id, path) of every ``.starts`` file, oldest first: also of segments
+    retention has removed since (their starts still count, their ids surely do)."""
+    found = []
+    for name in fs.listdir(directory):
+        if name.startswith(_PREFIX) and name.endswith(SUFFIX):
+            digits = name[len(_PREFIX): -len(SUFFIX)]
+            if digits.isdigit():
+                found.append((int(digits), directory / name))
+    return sorted(found)
+
+
+def coverage(directory: Path, fs: FileSystem) -> tuple[int, StartIndex]:
+    """(first frame id of the newest segment a whole index covers, 0 if none; the header
+    carrying the highest id and newest time of every index file from there on). The
+    segments after it, their indexes open or missing, must be read from their frames."""
+    covered, highest, newest = 0, 0, 0
+    for first, path in reversed(index_files(directory, fs)):
+        header = read_index(fs, path, header_only=True)
+        if header is None:
+            continue
+        highest, newest = max(highest, header.highest_id), max(newest, header.newest_ns)
+        if header.complete:
+            covered = first
+            break
+    return covered, StartIndex(highest, newest)
+
+
 def write_index(fs: FileSystem, path: Path, index: StartIndex) -> None:
-    header = _HEADER.pack(_MAGIC, len(index), index.highest_id, index.newest_ns)
+    magic = _MAGIC if index.complete else _MAGIC_OPEN
+    header = _HEADER.pack(magic, len(index), index.highest_id, index.newest_ns)
     write_atomically(fs, path, header + index.packed)
 
 
@@ -171,7 +206,8 @@ def read_index(fs: FileSystem, path: Path, header_only: bool = False) -> StartIn
     if len(data) < _HEADER.size:
         return None
     magic, count, highest, newest = _HEADER.unpack_from(data)
-    if magic != _MAGIC or (not header_only and len(data) != _HEADER.size
-                           + count * _ENTRY.size):
+    if magic not in (_MAGIC, _MAGIC_OPEN) or (
+            not header_only and len(data) != _HEADER.size + count * _ENTRY.size):
         return None
-    return StartIndex(highest, newest, b"" if header_only else data[_HEADER.size:])
+    packed = b"" if header_only else data[_HEADER.size:]
+    return StartIndex(highest, newest, packed, magic == _MAGIC)

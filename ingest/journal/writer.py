@@ -33,8 +33,8 @@ from ingest.journal.starts import (
     Start,
     StartCollector,
     StartIndex,
+    coverage,
     index_path,
-    read_index,
     write_index,
 )
 
@@ -143,20 +143,15 @@ class JournalWriter:
         return highest + 1
 
     def _index_old_segments(self, segments: list[Segment]) -> None:
-        """Index the segments newer than the newest ``.starts`` file (normally the one a
-        crash left; every segment of an older writer's journal, once)."""
-        names = set(self.fs.listdir(self.directory))
-        missing: list[Segment] = []
-        for segment in reversed(segments):
-            path = index_path(segment.path)
-            found = read_index(self.fs, path, True) if path.name in names else None
-            if found is not None:
-                self._highest_id, self._newest_ns = found.highest_id, found.newest_ns
-                break
-            missing.append(segment)
-        for segment in reversed(missing):
-            self._starts += StartCollector().feed_table(read_segment(segment, self.fs))
-            self._write_starts(segment)
+        """Index the segments after the newest whole ``.starts`` file: normally the one a
+        crash left (its index still open); every segment of an older writer's journal, once.
+        The index files from there on carry the highest id given before."""
+        covered, carried = coverage(self.directory, self.fs)
+        self._highest_id, self._newest_ns = carried.highest_id, carried.newest_ns
+        for segment in segments:
+            if segment.first_frame_id > covered:
+                self._starts += StartCollector().feed_table(read_segment(segment, self.fs))
+                self._write_starts(segment)
 
     def _sync_file(self, path: Path) -> None:
         if self._fsync:
@@ -179,6 +174,11 @@ class JournalWriter:
             self.fs.fsync(self._fd)
             self.fs.fsync_dir(self.directory)  # else a power loss may drop the file whole
         self._durable = self._written
+        # The open index: the newest segment, which retention never removes, carries the
+        # highest transactionId given before it, whatever went before it.
+        carried = StartIndex.of(self._starts, self._highest_id, self._newest_ns)
+        write_index(self.fs, index_path(path), StartIndex(carried.highest_id,
+                                                          carried.newest_ns, complete=False))
         self._publish(DurableMark(self._segment, self._durable, self.durable_next_id))
 
     def _put(self, data: bytes) -> None:
@@ -261,7 +261,8 @@ class JournalWriter:
         self._starts = [s for s in self._starts if s.frame_id < self.next_frame_id]
         if self._fd is None:
             return
-        try:
+        try:  # the last good mark again: a publish that failed may have half happened
+            self._publish(DurableMark(self._segment, self._durable, self.durable_next_id))
             self.fs.truncate(self._fd, self._durable)
             if self._fsync:
                 self.fs.fsync(self._fd)

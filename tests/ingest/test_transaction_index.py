@@ -12,9 +12,10 @@ from pathlib import Path
 import orjson
 
 from canonical import RawFrame
+from ingest.files import OS
 from ingest.journal import JournalWriter
 from ingest.journal.segments import journal_dir, list_segments
-from ingest.journal.starts import SUFFIX
+from ingest.journal.starts import SUFFIX, StartIndex, read_index
 from ingest.transactions import TransactionRegistry
 from tests.ingest.test_journal import frame_factory
 from tests.ingest.test_journal_tail import bytes_read_by_this_process
@@ -85,7 +86,8 @@ def test_the_segment_a_crash_left_open_is_indexed_at_restart(tmp_path: Path) -> 
              "from tests.ingest.test_transaction_index import start_pair; "
              "JournalWriter(sys.argv[1]).append(start_pair(1, 7)); os._exit(0)")
     subprocess.run([sys.executable, "-c", crash, str(tmp_path)], check=True)  # never closed
-    assert list(journal_dir(tmp_path).glob(f"*{SUFFIX}")) == []
+    (index,) = journal_dir(tmp_path).glob(f"*{SUFFIX}")
+    assert read_index(OS, index) == StartIndex(0, 0, b"", complete=False)  # as it opened
     with JournalWriter(tmp_path):
         registry = TransactionRegistry.from_journal(tmp_path)
     assert registry.assign("CP-1", payload(1)) == (7, True)
@@ -100,6 +102,25 @@ def test_ids_never_repeat_when_old_segments_and_their_indexes_are_gone(tmp_path:
         segment.path.with_suffix(SUFFIX).unlink()
     registry = TransactionRegistry.from_journal(tmp_path)
     assert registry.assign("CP-1", payload(1)) == (61, False)  # forgotten, but a new id
+
+
+def test_ids_never_repeat_when_only_the_segment_being_written_is_left(tmp_path: Path) -> None:
+    """A crash while the newest segment holds no start yet, everything before it gone: its
+    index, written open as the segment opened, still carries the highest id."""
+    crash = ("import os, sys; from ingest.journal import JournalWriter; "
+             "from tests.ingest.test_transaction_index import start_pair; "
+             "from tests.ingest.test_journal import frame_factory; "
+             "w = JournalWriter(sys.argv[1], segment_rows=10); "
+             "[w.append(start_pair(n, n)) for n in range(1, 31)]; "
+             "w.append([frame_factory(i) for i in range(10)]); os._exit(0)")
+    subprocess.run([sys.executable, "-c", crash, str(tmp_path)], check=True)
+    segments = list_segments(journal_dir(tmp_path))
+    for segment in segments[:-1]:
+        segment.path.unlink()
+        segment.path.with_suffix(SUFFIX).unlink()
+    with JournalWriter(tmp_path):
+        registry = TransactionRegistry.from_journal(tmp_path)
+    assert registry.assign("CP-1", payload(1)) == (31, False)
 
 
 def test_the_registry_is_bounded_by_count_oldest_forgotten_first() -> None:

@@ -13,7 +13,8 @@ overwritten in place, a prefix of its new bytes), and each name's unsynced chang
 at any moment, as another process would (between a write and its fsync, say).
 
 Faults on demand: ``fsync_failure_rate`` (EIO; a failed fsync may have written part of the
-data, as on Linux) and ``write_failure_rate`` (ENOSPC after writing part of the data).
+data, as on Linux) and ``write_failure_rate`` (ENOSPC after writing part of the data; only a
+write that extends its file, as only new blocks can run out).
 """
 
 from __future__ import annotations
@@ -115,8 +116,9 @@ class PowerLossFileSystem:
     def pwrite(self, fd: int, data: bytes, offset: int) -> None:
         self._call()
         inode = self.inodes[self.handles[fd]]
-        if self.rng.random() < self.write_failure_rate:
-            data = data[: self.rng.randint(0, len(data) - 1)] if data else data
+        extends = offset + len(data) - len(inode.data)  # bytes that need new blocks
+        if extends > 0 and self.rng.random() < self.write_failure_rate:
+            data = data[: len(data) - extends + self.rng.randint(0, extends - 1)]
             self._put(inode, data, offset)
             raise OSError(errno.ENOSPC, "No space left on device (simulated)")
         self._put(inode, data, offset)
