@@ -40,6 +40,7 @@ METER = '[2,"{m}","MeterValues",{{"connectorId":{v},"transactionId":7,"meterValu
 EVENT = '[2,"{m}","TransactionEvent",{{"eventType":"Started","seqNo":{v},"timestamp":' \
         '"2026-01-01T10:00:00Z","transactionInfo":{{"transactionId":{v}}},"evse":{{"id":{v}}},' \
         '"idToken":{{"idToken":{v},"type":"ISO14443"}}}}]'
+ACTION = {START: "StartTransaction", METER: "MeterValues", EVENT: "TransactionEvent"}
 GOOD = [2, "good", "StartTransaction", {"connectorId": 1, "idTag": "T", "meterStart": 10,
                                         "timestamp": "2026-01-01T10:00:00Z"}]
 
@@ -60,7 +61,8 @@ def test_hostile_frames_pass_the_step_and_the_warehouse_write(
     for i, (shape, value) in enumerate(calls):
         protocol = "ocpp2.0.1" if shape is EVENT else "ocpp1.6"
         frames += [frame_factory(2 * i + 1, shape.format(m=f"m{i}", v=value), at_s=i,
-                                 protocol=protocol),
+                                 protocol=protocol).replace(  # journaled as ok (older ingest)
+                       message_type=2, message_id=f"m{i}", action=ACTION[shape]),
                    frame_factory(2 * i + 2, [3, f"m{i}", {"transactionId": 7}], at_s=i,
                                  protocol=protocol, direction="out")]
     after = len(frames) + 1
