@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from flows.charger import ChargerPipeline
 
 WINDOW = 15
+_BOOTED, _CONNECTED = EventType.booted.value, EventType.connected.value
+_STATUS = EventType.status_changed.value
 RECENT = 64  # charger times of transaction messages already taken as evidence
 _LIVE_TYPES = frozenset({EventType.status_changed, EventType.transaction_started,
                          EventType.transaction_updated, EventType.transaction_stopped,
@@ -43,6 +45,7 @@ QUEUED_AGE_NS = 2 * 3600 * S
 class DriftEstimator:
     """Per-charger drift estimate; ``apply(event)`` returns the alerts it raises."""
 
+    TIMED: ClassVar[bool] = False
     KINDS: ClassVar[frozenset[AlertKind]] = frozenset({
         AlertKind.clock_drift, AlertKind.clock_timezone_offset, AlertKind.clock_unsynced})
 
@@ -77,13 +80,14 @@ class DriftEstimator:
 
     def apply(self, event: CanonicalEvent, charger: ChargerPipeline | None = None
               ) -> list[Alert]:
-        if event.event_type == EventType.booted:
+        kind = event.event_type
+        if kind == _BOOTED:
             self.last_boot_frame, self.newest_at = event.frame_id, 0
             return []
-        if event.event_type == EventType.connected:
+        if kind == _CONNECTED:
             self.connected_at, self.newest_at = event.server_received_at, 0
             return []
-        if TimestampIssue.pre_sync_1970 in event.timestamp_issues:
+        if event.timestamp_issues and TimestampIssue.pre_sync_1970 in event.timestamp_issues:
             return self._unsynced(event)
         if not self._is_live(event) or event.frame_id == self.last_frame:
             return []
@@ -98,9 +102,9 @@ class DriftEstimator:
     def _is_live(self, event: CanonicalEvent) -> bool:
         if event.charger_at is None or event.event_type not in _LIVE_TYPES:
             return False
-        if event.offline or any(issue in BACKLOG for issue in event.value_issues):
+        if event.offline or (event.value_issues and not BACKLOG.isdisjoint(event.value_issues)):
             return False
-        if event.event_type != EventType.status_changed and (
+        if event.event_type != _STATUS and (
                 self._queued(event.charger_at, event.server_received_at)
                 or self._seen(event.charger_at)):
             return False

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 class Detector(Protocol):
     KINDS: ClassVar[frozenset[AlertKind]]
+    #: False when ``advance`` never raises anything (no timers): the pipeline skips it then.
+    TIMED: ClassVar[bool]
 
     def __init__(self, charge_point_id: str, config: FlowConfig) -> None: ...
 

@@ -42,6 +42,7 @@ class Minute:
 
 
 class HealthTracker:
+    TIMED: ClassVar[bool] = True
     KINDS: ClassVar[frozenset[AlertKind]] = frozenset({
         AlertKind.charger_offline, AlertKind.boot_loop, AlertKind.flapping_connection})
 

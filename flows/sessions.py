@@ -61,6 +61,9 @@ KEEP_FORGOTTEN = 1024
 KEEP_STOPS_PER_SLOT = 16
 _CLOSED = (SessionStatus.completed, SessionStatus.orphan_stop, SessionStatus.void)
 _LEFT = (SessionStatus.stuck, SessionStatus.abandoned)  # forgotten once silent long enough
+_BOOTED, _SAMPLE = EventType.booted.value, EventType.meter_sample.value
+_STARTED, _STOPPED = EventType.transaction_started.value, EventType.transaction_stopped.value
+_UPDATED = EventType.transaction_updated.value
 
 
 class SessionBook:
@@ -82,6 +85,7 @@ class SessionBook:
     def active(self) -> list[Session]:
         return [s for s in self.sessions.values() if s.status == SessionStatus.active]
 
+    TIMED: ClassVar[bool] = True
     KINDS: ClassVar[frozenset[AlertKind]] = frozenset({
         AlertKind.phantom_transaction, AlertKind.duplicate_start, AlertKind.duplicate_stop,
         AlertKind.late_stop, AlertKind.stop_without_start, AlertKind.meter_mismatch,
@@ -89,37 +93,37 @@ class SessionBook:
         AlertKind.stuck_session})
 
     def advance(self, now: int, charger: ChargerPipeline) -> list[Alert]:
-        alerts = check_stuck(self.active(), now, charger.health, self.config)
+        alerts = check_stuck(self.active, now, charger.health, self.config)
         for alert in alerts:
             self._mark(self.sessions[alert.session_id or ""])
         return alerts
 
     def apply(self, e: CanonicalEvent, charger: ChargerPipeline) -> list[Alert]:
-        kind = e.event_type
-        drift = charger.drift
-        if kind == EventType.booted:
+        kind = e.event_type  # compared with plain strs: enum attribute access is slow
+        if kind == _BOOTED:
             self.last_boot_at = e.server_received_at
             return []
-        if kind == EventType.meter_sample:
+        if kind == _SAMPLE:
             self.kind.see(e)
-        if kind == EventType.transaction_started:
-            return self._start(e, drift)
-        if kind == EventType.transaction_stopped:
-            return self._stop(e, drift)
-        if e.transaction_key is None or self._id(e.transaction_key) in self.forgotten:
+        elif kind == _STARTED:
+            return self._start(e, charger.drift)
+        elif kind == _STOPPED:
+            return self._stop(e, charger.drift)
+        if e.transaction_key is None:
             return []
-        session = self.sessions.get(self._id(e.transaction_key))
+        sid = self._id(e.transaction_key)
+        session = self.sessions.get(sid)
         if session is None:
-            if kind not in (EventType.meter_sample, EventType.transaction_updated):
+            if kind not in (_SAMPLE, _UPDATED) or sid in self.forgotten:
                 return []
-            session = self._new(e, self._id(e.transaction_key))
+            session = self._new(e, sid)
             session.flag(SessionFlag.start_missing)
         self._touch(session, e)
-        if kind == EventType.meter_sample:
+        if kind == _SAMPLE:
             reading = reading_of(e)
             if reading is None or not session.add_reading(reading):
                 return []
-        elif kind == EventType.transaction_updated and e.seq_no is not None:
+        elif kind == _UPDATED and e.seq_no is not None:
             self._update(session, e, e.seq_no)
         self._mark(session)
         if session.stopped:
@@ -128,6 +132,8 @@ class SessionBook:
 
     def settle(self, now: int) -> list[Alert]:
         """Judge the stopped sessions that got readings in the frame just applied."""
+        if not self.unsettled:
+            return []
         alerts: list[Alert] = []
         limit_w = self.kind.limit_w(self.config)
         for sid, frame_id in self.unsettled.items():

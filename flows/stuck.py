@@ -4,6 +4,8 @@ offline or silent is ``stuck`` (alerted once per episode); any later sign of it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from canonical.enums import AlertKind, SessionFlag, SessionStatus
 from canonical.findings import Alert
 from flows.alerts import make_alert
@@ -12,9 +14,10 @@ from flows.health import HealthTracker
 from flows.session import Session
 
 
-def check_stuck(active: list[Session], now: int, health: HealthTracker,
+def check_stuck(active: Callable[[], list[Session]], now: int, health: HealthTracker,
                 config: FlowConfig) -> list[Alert]:
-    """Mark silent sessions stuck; ``now`` is server time. The alerts name the sessions."""
+    """Mark silent sessions stuck; ``now`` is server time. The alerts name the sessions.
+    ``active`` lists the running sessions, asked for only when one can be due."""
     online, last_seen, offline_since = health.online, health.last_seen, health.offline_since
     wait = int(config.stuck_after_s * S)
     # Every deadline below is at least this: nothing can be due before it (the common
@@ -22,7 +25,7 @@ def check_stuck(active: list[Session], now: int, health: HealthTracker,
     if now < (last_seen if online else offline_since or 0) + wait:
         return []
     alerts = []
-    for session in active:
+    for session in active():
         if not session.started and not session.stopped:
             continue
         deadline = (last_seen if online else max(session.last_event_at,
