@@ -30,8 +30,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from canonical.errors import ConfigError
+from ingest.files import OsFileSystem
 from ingest.journal.segments import Segment, journal_dir, list_segments
 from ingest.journal.writer import seal_segments
+
+_FILES = OsFileSystem()  # the ingest's one file layer (directory fsync)
 
 Taken = Callable[[int, int], int]
 
@@ -104,7 +107,7 @@ def prune_journal(data_dir: Path, older_than_days: int, now: datetime, taken: Ta
         else:
             _move_durably(span.segment.path, archive / span.segment.path.name)
     if go:
-        _fsync_dir(journal_dir(data_dir))
+        _FILES.fsync_dir(journal_dir(data_dir))
     return RetentionReport(len(sealed), go, kept, archive)
 
 
@@ -116,13 +119,5 @@ def _move_durably(source: Path, target: Path) -> None:
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, target)
-    _fsync_dir(target.parent)
+    _FILES.fsync_dir(target.parent)
     source.unlink()
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
