@@ -138,6 +138,8 @@ def _convert(sample: Sample, real_unit: str | None, multiplier: int) -> None:
 
 def _phase_totals(samples: list[Sample]) -> list[Sample]:
     """Phase-less totals for measurands sent only per phase (see the module docstring)."""
+    if not any(s.phase for s in samples):  # the common element: nothing per phase
+        return []
     by_key: dict[tuple[str, str | None], list[Sample]] = {}
     for s in samples:
         by_key.setdefault((s.measurand, s.context), []).append(s)
