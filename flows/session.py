@@ -49,10 +49,8 @@ class Session:
     stopped_at: int | None = None
     stopped_at_raw: str | None = None
     stop_frame_id: int | None = None
-    stop_message_id: str | None = None
     meter_stop_wh: float | None = None
     stop_reason: str | None = None
-    stop_synthesized: bool = False  # closed by an adapter's inference, not a real Stop
     stops: list[StopEvidence] = field(default_factory=list)
     readings: list[Reading] = field(default_factory=list)
     walk: Walk = field(default_factory=Walk)
@@ -64,7 +62,6 @@ class Session:
     last_event_at: int = 0
     updates: dict[int, tuple[object, ...]] = field(default_factory=dict)  # seqNo → content
     stuck_episodes: int = 0
-    twin_of: str | None = None  # the session this void start duplicates
 
     @property
     def started(self) -> bool:

@@ -338,12 +338,10 @@ class SessionBook:
 
     def _close(self, session: Session, stop: StopEvidence, drift: DriftEstimator) -> None:
         session.stop_frame_id, session.stop_reason = stop.frame_id, stop.reason
-        session.stop_message_id = stop.message_id
         session.stopped_at = drift.correct(stop.charger_at) or stop.received_at
         session.stopped_at_raw = stop.charger_at_raw
         session.stop_order = stop.at
         session.meter_stop_wh = stop.meter_wh
-        session.stop_synthesized = stop.synthesized
         session.id_tag = session.id_tag or stop.id_tag
         if session.status not in (SessionStatus.orphan_stop, SessionStatus.void):
             session.status = SessionStatus.completed.value

@@ -37,12 +37,10 @@ def resolve_twins(members: list[Session], e: CanonicalEvent) -> list[Alert]:
     keeper = max(members, key=_standing)
     for s in members:
         if s is keeper:
-            s.twin_of = None
             s.unflag(SessionFlag.phantom_of)
             if s.status == SessionStatus.void:
                 s.status = (SessionStatus.completed if s.stopped else SessionStatus.active).value
             continue
-        s.twin_of = keeper.session_id
         s.status = SessionStatus.void.value
         s.flag(SessionFlag.phantom_of)
     keeper.flag(SessionFlag.phantom)
