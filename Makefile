@@ -27,8 +27,8 @@ lint: $(STAMP)  ## ruff
 typecheck: $(STAMP)  ## mypy (strict on the core packages)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)  ## pytest only
-	$(PY) -m pytest -q
+unit: $(STAMP)  ## pytest only, on 2 workers (tests/conftest.py: how they share the cores)
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 test: lint typecheck unit  ## everything CI runs: lint, types, tests
 

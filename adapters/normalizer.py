@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from adapters import ocpp16, ocpp201
+from adapters import ocpp16, ocpp21, ocpp201
+from adapters.answers import requested_key, transaction_state
 from adapters.base import Adapter
 from adapters.common import Handler, compact
 from adapters.context import FrameContext
@@ -33,7 +34,10 @@ from canonical.raw import RawFrame
 
 _CONNECTION = {RecordKind.connected: EventType.connected,
                RecordKind.disconnected: EventType.disconnected}
-_MODULES = {Protocol.v16.value: ocpp16, Protocol.v201.value: ocpp201}
+_READABLE = frozenset({ParseStatus.ok, ParseStatus.late_result})
+_CHARGER_MESSAGES = frozenset({MessageType.call, MessageType.send})  # 2.1 SEND: no answer
+_MODULES = {Protocol.v16.value: ocpp16, Protocol.v201.value: ocpp201,
+            Protocol.v21.value: ocpp21}
 
 
 class ChargerNormalizer:
@@ -66,6 +70,25 @@ class ChargerNormalizer:
             ctx.quarantine("adapter_error", f"{type(exc).__name__}: {exc}")
         return ctx.events
 
+    def absorb_inert(self, heartbeat: bool, message_id: str | None, protocol: str) -> bool:
+        """What ``normalize`` does to the state for a readable Heartbeat CALL whose payload is
+        an object (``heartbeat``) or for our answer to a charger's CALL, when that frame makes
+        no event but the heartbeat's own (``flows.fastpath`` writes that row). False, and the
+        state untouched, when the frame would do more: release held starts (a CALL does), or
+        complete something (an answer to a CALL with an answer handler)."""
+        state = self.state
+        if heartbeat:
+            if state.pending_start:
+                return False
+            if message_id is not None:
+                state.remember(state.calls_in, message_id, "Heartbeat")
+            state.heartbeats_since_boot += 1
+            return True
+        if state.calls_in.get(message_id or "") in _MODULES.get(protocol, ocpp16).ANSWERS:
+            return False
+        state.calls_in.pop(message_id or "", None)
+        return True
+
     def flush(self) -> list[CanonicalEvent]:
         """Held starts whose answer never came (end of an imported log), released."""
         held = list(self.state.pending_start.values())
@@ -79,7 +102,7 @@ class ChargerNormalizer:
         frame = ctx.frame
         if frame.record_kind != RecordKind.frame:
             self._connection_record(ctx)
-        elif frame.parse_status != ParseStatus.ok:
+        elif frame.parse_status not in _READABLE:
             if frame.direction == Direction.inbound:
                 ctx.quarantine(frame.parse_status, frame.raw[:500])
         elif frame.direction == Direction.inbound:
@@ -88,8 +111,11 @@ class ChargerNormalizer:
             self._outbound(ctx)
 
     def _connection_record(self, ctx: FrameContext) -> None:
-        ctx.events.extend(self.flush())
         kind = RecordKind(ctx.frame.record_kind)
+        if kind == RecordKind.command:
+            self._command(ctx)
+            return
+        ctx.events.extend(self.flush())
         detail = ctx.frame.raw[:500] or None
         event_type = _CONNECTION.get(kind)
         if event_type is None:
@@ -99,15 +125,33 @@ class ChargerNormalizer:
         ctx.emit(event_type, status=to_text(info.get("code")), reason=to_text(info.get("reason")),
                  detail=detail)
 
+    @staticmethod
+    def _command(ctx: FrameContext) -> None:
+        """A command's outcome (``canonical.commands.CommandRecord``): an event for the
+        timelines, keyed to its transaction when it names one. Not a frame of the charger's
+        (no message id): it says nothing about the charger being connected."""
+        ctx.message_id = None
+        info = _object(ctx.frame.raw)
+        latency = info.get("latency_ms")
+        tx = info.get("transaction_id")
+        ctx.emit(EventType.command, reason=to_text(info.get("action")),
+                 status=to_text(info.get("status") or info.get("outcome")),
+                 transaction_key=tx if isinstance(tx, str) and tx else None,
+                 value=float(latency) if isinstance(latency, int | float) else None,
+                 unit="ms" if isinstance(latency, int | float) else None,
+                 trigger=to_text(info.get("step")), detail=compact({
+                     k: info.get(k) for k in ("command_id", "outcome", "origin", "requested_by",
+                                              "reason", "session_id", "step")}))
+
     def _inbound(self, ctx: FrameContext) -> None:
         frame, state = ctx.frame, self.state
-        if frame.message_type == MessageType.call:
+        if frame.message_type in _CHARGER_MESSAGES:
             ctx.events.extend(self.flush())
             payload = _payload(frame.raw, 3)
             if not isinstance(payload, dict):
                 ctx.quarantine("payload_not_object", frame.raw[:500])
                 return
-            if frame.message_id is not None:
+            if frame.message_id is not None and frame.message_type == MessageType.call:
                 state.remember(state.calls_in, frame.message_id, frame.action or "")
             self._call(ctx, frame.action or "", payload)
             return
@@ -143,8 +187,9 @@ class ChargerNormalizer:
         frame, state = ctx.frame, self.state
         if frame.message_type == MessageType.call:
             if frame.message_id is not None:
-                state.remember(state.pending_out, frame.message_id,
-                               [frame.action or "", frame.received_at])
+                ours = frame.action or ""
+                state.remember(state.pending_out, frame.message_id, [
+                    ours, frame.received_at, requested_key(ours, _payload(frame.raw, 3))])
             return
         action = state.calls_in.pop(frame.message_id or "", None)
         module = _MODULES.get(frame.protocol, ocpp16)
@@ -167,8 +212,11 @@ class ChargerNormalizer:
             ctx.emit(EventType.call_answered, status=status, detail="no_matching_call")
             return
         latency_ms = (frame.received_at - int(sent[1])) / 1e6
-        ctx.emit(EventType.call_answered, reason=str(sent[0]), status=status,
-                 value=latency_ms, unit="ms")
+        action, key = str(sent[0]), sent[2] if len(sent) > 2 else None  # older snapshots: 2
+        if action == "GetTransactionStatus" and frame.message_type == MessageType.call_result:
+            status = transaction_state(payload).value
+        ctx.emit(EventType.call_answered, reason=action, status=status, value=latency_ms,
+                 unit="ms", transaction_key=key if isinstance(key, str) else None)
 
 
 def _payload(raw: str, index: int) -> Any:

@@ -80,7 +80,8 @@ def start_transaction(ctx: FrameContext, payload: dict[str, Any]) -> None:
 
 
 def start_answered(ctx: FrameContext, payload: Any, error: str | None = None) -> None:
-    """The CSMS answer to a held StartTransaction: emit it with the assigned id."""
+    """The CSMS answer to a held StartTransaction: emit it with the assigned id, then the
+    answer's ``authorization`` (its idTagInfo status: a refused start shows as refused)."""
     held = ctx.state.pending_start.pop(ctx.message_id or "", None)
     if held is None:
         return
@@ -90,6 +91,8 @@ def start_answered(ctx: FrameContext, payload: Any, error: str | None = None) ->
     status = to_text(info.get("status")) if isinstance(info, dict) else error
     event = _held(held).replace(transaction_key=key, transaction_id_raw=raw, status=status)
     ctx.events.append(event)
+    ctx.emit(EventType.authorization, status=status, id_tag=event.id_tag, transaction_key=key,
+             connector_id=event.connector_id, detail="csms_answer")
     slot = str(event.connector_id)
     open_transaction(ctx.state, slot, key, event.meter_wh)
 

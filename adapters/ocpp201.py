@@ -34,19 +34,19 @@ _KINDS = {"Started": (EventType.transaction_started, "Transaction.Begin"),
           "Ended": (EventType.transaction_stopped, "Transaction.End")}
 
 
-def _obj(value: Any) -> dict[str, Any]:
+def as_object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
 def boot_info(payload: dict[str, Any]) -> dict[str, str | None]:
-    station = _obj(payload.get("chargingStation"))
+    station = as_object(payload.get("chargingStation"))
     return {"vendor": to_text(station.get("vendorName")), "model": to_text(station.get("model")),
             "serial": to_text(station.get("serialNumber")),
             "firmware_version": to_text(station.get("firmwareVersion"))}
 
 
-def _token(ctx: FrameContext, value: Any) -> tuple[str | None, str | None]:
-    raw = _obj(value).get("idToken") if isinstance(value, dict) else value
+def token_of(ctx: FrameContext, value: Any) -> tuple[str | None, str | None]:
+    raw = as_object(value).get("idToken") if isinstance(value, dict) else value
     return ctx.adapter.id_tag(to_text(raw), ctx.state)
 
 
@@ -62,7 +62,7 @@ def status_notification(ctx: FrameContext, payload: dict[str, Any]) -> None:
 
 
 def authorize(ctx: FrameContext, payload: dict[str, Any]) -> None:
-    tag, detail = _token(ctx, payload.get("idToken"))
+    tag, detail = token_of(ctx, payload.get("idToken"))
     ctx.emit(EventType.authorization, id_tag=tag, detail=detail)
 
 
@@ -72,13 +72,13 @@ def transaction_event(ctx: FrameContext, payload: dict[str, Any]) -> None:
         ctx.quarantine("unknown_transaction_event_type", compact(payload.get("eventType")))
         return
     state = ctx.state
-    info, evse = _obj(payload.get("transactionInfo")), _obj(payload.get("evse"))
+    info, evse = as_object(payload.get("transactionInfo")), as_object(payload.get("evse"))
     key, raw = tx_id_of(info.get("transactionId"))
     evse_id = to_int(evse.get("id"))
     slot = str(evse_id) if evse_id is not None else (state.slot_of(key or "") or "None")
     samples = read_meter_values(ctx, payload.get("meterValue"), slot, True)
     meter, issue = start_meter(samples, kind[1])
-    tag, detail = _token(ctx, payload.get("idToken"))
+    tag, detail = token_of(ctx, payload.get("idToken"))
     offline = payload.get("offline")
     common = {"evse_id": slot_number(slot), "connector_id": to_int(evse.get("connectorId")),
               "transaction_key": key, "transaction_id_raw": raw,
@@ -92,6 +92,8 @@ def transaction_event(ctx: FrameContext, payload: dict[str, Any]) -> None:
         **ctx.times(payload.get("timestamp"))}
     _review_and_track(ctx, kind[0], fields, slot)
     emit_samples(ctx, samples, **common)
+    if isinstance(payload.get("idToken"), dict) and ctx.message_id is not None:
+        state.remember(state.token_events, ctx.message_id, [key, common["evse_id"], tag])
 
 
 def _review_and_track(ctx: FrameContext, event_type: EventType, fields: dict[str, Any],
@@ -128,6 +130,18 @@ def authorize_answered(ctx: FrameContext, payload: Any, error: str | None = None
     ctx.emit(EventType.authorization, status=status, detail="csms_answer")
 
 
+def transaction_answered(ctx: FrameContext, payload: Any, error: str | None = None) -> None:
+    """The CSMS answer to a TransactionEvent that carried an idToken: its idTokenInfo status
+    as an ``authorization`` of that transaction (a refused one ends it at the station)."""
+    asked = ctx.state.token_events.pop(ctx.message_id or "", None)
+    if asked is None:
+        return
+    info = payload.get("idTokenInfo") if isinstance(payload, dict) else None
+    status = to_text(info.get("status")) if isinstance(info, dict) else error
+    ctx.emit(EventType.authorization, status=status, transaction_key=asked[0],
+             evse_id=asked[1], id_tag=asked[2], detail="csms_answer")
+
+
 CALLS: dict[str, Handler] = {
     "Heartbeat": heartbeat,
     "StatusNotification": status_notification,
@@ -139,4 +153,4 @@ CALLS: dict[str, Handler] = {
     "SecurityEventNotification": security_event,
 }
 
-ANSWERS = {"Authorize": authorize_answered}
+ANSWERS = {"Authorize": authorize_answered, "TransactionEvent": transaction_answered}

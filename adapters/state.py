@@ -25,10 +25,14 @@ class ChargerState:
     firmware_version: str | None = None
     #: 1.6 StartTransaction CALLs awaiting the CSMS answer: message id → event fields.
     pending_start: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: CSMS→charger CALLs awaiting the charger's answer: message id → [action, sent ns].
+    #: CSMS→charger CALLs awaiting the charger's answer: message id → [action, sent ns,
+    #: transaction key the CALL names or None] (``adapters.answers``).
     pending_out: dict[str, list[Any]] = field(default_factory=dict)
     #: charger→CSMS CALLs awaiting the CSMS answer: message id → action.
     calls_in: dict[str, str] = field(default_factory=dict)
+    #: 2.0.1 TransactionEvents that carried an idToken, awaiting the CSMS answer:
+    #: message id → [transaction key, evse id, id tag].
+    token_events: dict[str, list[Any]] = field(default_factory=dict)
     #: slot → transaction key of the transaction open there.
     open_tx: dict[str, str] = field(default_factory=dict)
     #: transaction key → meter at start (Wh).
@@ -41,6 +45,10 @@ class ChargerState:
     closed_tx: dict[str, int] = field(default_factory=dict)
     #: slot → a register value doubted once (a spike, or a reset if the next one agrees).
     suspect_register: dict[str, float] = field(default_factory=dict)
+    #: 2.1 periodic event streams: monitor id → [measurand, evse id or None] (from
+    #: NotifyMonitoringReport), stream id → monitor id (from OpenPeriodicEventStream).
+    monitors: dict[str, list[Any]] = field(default_factory=dict)
+    streams: dict[str, str] = field(default_factory=dict)
     #: Heartbeats since the last BootNotification (the clock is synced after the first).
     heartbeats_since_boot: int = 0
 

@@ -12,6 +12,7 @@ false alarm and every held session a wrong hold.
 
     python -m bench.detection [--chargers 500] [--speed 240] [--duration 360] [--seed 11]
                               [--faults all|none|LIST] [--profiles all|none|LIST]
+                              [--vendors all|LIST]   (all: a 1.6 + 2.0.1 + 2.1 fleet)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def billing_rows(billing: dict[str, Any]) -> list[tuple[str, str]]:
               ("billing: no profile", billing["no_profile"])]
     groups += [(f"profile {name}", g) for name, g in billing["profiles"].items()]
     groups += [(f"fault {name}", g) for name, g in billing["faults"].items()]
+    groups += [(f"protocol {name}", g) for name, g in billing.get("protocols", {}).items()]
     return [(name, f"{g['matched']}/{g['expected']} matched, energy {g['energy_error_pct']} %, "
                    f"held {g['held']}/{g['finished']} ({g['held_share']}), "
                    f"billed twice {g['billed_twice']}") for name, g in groups]
@@ -60,6 +62,9 @@ def main() -> int:
     ap.add_argument("--faults", default="all", help="all, none, or a comma list of faults")
     ap.add_argument("--profiles", default="all",
                     help="client profiles: all, none, or a comma list")
+    ap.add_argument("--vendors", default=None,
+                    help="a comma list of vendors, or all (1.6, 2.0.1 and 2.1 stations); "
+                         "default: sim.plan.VENDORS")
     ap.add_argument("--keep", type=Path, default=None, help="data dir to keep (else a temp)")
     ap.add_argument("--result", default="detection",
                     help="name of the result file under bench/results")
@@ -80,6 +85,7 @@ def main() -> int:
                         "--speed", str(args.speed), "--duration", str(args.duration),
                         "--seed", str(args.seed), "--faults", args.faults,
                         "--profiles", args.profiles,
+                        *(["--vendors", args.vendors] if args.vendors else []),
                         "--truth", str(data / "truth.jsonl")], check=True)
         fleet_s = time.monotonic() - t0
         time.sleep(15)  # the flow's last ticks
@@ -103,6 +109,7 @@ def main() -> int:
     report(args.result, {"chargers": args.chargers, "speed": args.speed,
                          "duration_s": args.duration, "seed": args.seed,
                          "faults": args.faults, "profiles": args.profiles,
+                         "vendors": args.vendors or "default",
                          "fleet_wall_s": round(fleet_s, 1),
                          "simulated_hours": round(args.duration * args.speed / 3600, 1),
                          **result}, table)

@@ -1,8 +1,9 @@
 """Replay throughput: frames/s of ``chargeline replay`` (adapters, sessions, detectors, warehouse)
-on recorded fleet traffic, in three layouts (1 and 2 Bytewax worker threads in one process; 2
-processes), each beside a plain Bytewax flow reading the same journal the same way
-(``JournalSource`` → key on charge point → running count per charger) in the same layout and
-run.
+on recorded fleet traffic, with the fast path off (BEFORE, ``CHARGELINE_FAST_PATH=0``) and on
+(AFTER), alternating, in two layouts (1 worker; ``--processes 2``), beside two yardsticks over
+the same journal in the same run: the adapters alone (``from_table`` + ``normalize_batch``, one
+process: the practical limit of per-frame work) and orjson parsing each frame alone (the floor).
+``--fleet-day`` adds a day of the big simulated fleet (``bench/_fleetday.py``).
 
 The journal: ``chargeline serve`` + ``chargeline simulate --chargers 200 --speed 1200
 --duration 30 --faults all`` recorded once into a cache under the temp dir (about 40 s the first
@@ -10,12 +11,13 @@ time; the same ten simulated hours as ``--speed 600 --duration 60``), then tiled
 every record gets ``-k`` on its charge point and connection ids, interleaved in receive order,
 so the replay sees a fleet of 200 x copies chargers at ≥ ``--min-frames`` records.
 
-    python -m bench.replay [--min-frames 200000] [--layouts w1,w2,p2]
+    python -m bench.replay [--min-frames 200000] [--layouts w1,p2] [--rounds 1] [--fleet-day]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import shutil
@@ -24,7 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,6 @@ from bench._common import free_port, report, spawn, wait_port
 CACHE = Path(tempfile.gettempdir()) / "chargeline-bench-replay-v1"
 RECORDING = {"chargers": 200, "speed": 1200, "duration": 30}
 CLI = ["-m", "chargeline"]
-SNAPSHOTS_OFF_S = 3600
 
 
 # -- the journal -------------------------------------------------------------------------
@@ -129,24 +131,37 @@ def journal_stats(data_dir: Path) -> dict[str, Any]:
 
 
 # -- runs --------------------------------------------------------------------------------
-def timed(args: list[str]) -> tuple[float, float, float, float]:
-    """Wall seconds, CPU seconds (user + system, all threads), peak RSS (MiB) and MiB written
-    to disk (``ru_oublock``) of one child process run to its end, its own children included
-    (the rusage of waited-for descendants is added to their parent's; RSS is the sum of each
-    process's own peak).
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One child process run to its end, its own children included."""
+
+    wall_s: float
+    cpu_s: float  # user + system, all threads
+    peak_rss_mib: float  # the sum of each process's own peak
+    written_mib: float  # ``ru_oublock``
+    runqueue_s: float  # time its threads were ready to run but waited for a core
+
+
+def timed(args: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run ``python args`` to its end and measure it (the rusage of waited-for descendants is
+    added to their parent's).
 
     A peak is a process's ``VmHWM``, sampled every 20 ms (``ru_maxrss`` would not do: Linux
     carries the parent's high-water mark over ``exec``, and this parent holds the journal).
+    The run-queue wait is each thread's ``schedstat`` as last sampled: on a shared box it says
+    how much of the wall time was spent waiting for the other work's cores.
     """
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL,
                                 stderr=err)
         peaks: dict[int, int] = {}
+        waits: dict[str, int] = {}
         while True:
             for pid in _tree(proc.pid):
                 peaks[pid] = max(peaks.get(pid, 0), _hwm_kib(Path(f"/proc/{pid}/status")))
+                waits.update(_runqueue_ns(pid))
             pid, code, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -157,8 +172,19 @@ def timed(args: list[str]) -> tuple[float, float, float, float]:
             err.seek(0)
             tail = err.read().decode(errors="replace")[-2000:]
             raise RuntimeError(f"{args} exited {proc.returncode}: {tail}")
-    return (wall, usage.ru_utime + usage.ru_stime, sum(peaks.values()) / 1024,
-            usage.ru_oublock * 512 / 2**20)
+    return Measured(wall, usage.ru_utime + usage.ru_stime, sum(peaks.values()) / 1024,
+                    usage.ru_oublock * 512 / 2**20, sum(waits.values()) / 1e9)
+
+
+def _runqueue_ns(pid: int) -> dict[str, int]:
+    """Each thread of ``pid``: ns spent runnable, waiting for a core (``schedstat``)."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out[f"{pid}/{task.name}"] = int((task / "schedstat").read_text().split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
 
 
 def _tree(pid: int) -> list[int]:
@@ -202,97 +228,123 @@ def layout_args(name: str) -> list[str]:
     return ["--workers", str(count)] if kind == "w" else ["--processes", str(count)]
 
 
-def run_replay(data_dir: Path, layout: list[str], records: int) -> dict[str, float]:
-    figures = _figures(records, *timed([*CLI, "replay", "--data-dir", str(data_dir), *layout]))
+def run_replay(data_dir: Path, layout: list[str], records: int, fast_path: bool = True
+               ) -> dict[str, float]:
+    env = {"CHARGELINE_FAST_PATH": "1" if fast_path else "0"}
+    figures = _figures(records, timed([*CLI, "replay", "--data-dir", str(data_dir), *layout],
+                                      env))
     written = warehouse_frames(data_dir)
     if written != records:
         raise RuntimeError(f"replay wrote {written} frames of {records}")
     return figures
 
 
-def run_baseline(data_dir: Path, layout: list[str], records: int) -> dict[str, float]:
-    return _figures(records, *timed(["-m", "bench.replay", "--baseline-of", str(data_dir),
-                                     *layout]))
+def _figures(records: int, run: Measured) -> dict[str, float]:
+    return {"wall_s": round(run.wall_s, 2), "frames_per_s": round(records / run.wall_s),
+            "cpu_s": round(run.cpu_s, 2), "frames_per_cpu_s": round(records / run.cpu_s),
+            "peak_rss_mib": round(run.peak_rss_mib, 1),
+            "disk_written_mib": round(run.written_mib, 1),
+            "runqueue_wait_s": round(run.runqueue_s, 2)}
 
 
-def _figures(records: int, wall: float, cpu: float, rss: float, written: float
-             ) -> dict[str, float]:
-    return {"wall_s": round(wall, 2), "frames_per_s": round(records / wall),
-            "cpu_s": round(cpu, 2), "frames_per_cpu_s": round(records / cpu),
-            "peak_rss_mib": round(rss, 1), "disk_written_mib": round(written, 1)}
+# -- the yardsticks (each in its own process; the journal is read before the clock starts) --
+def yardstick(kind: str, data_dir: Path) -> dict[str, float]:
+    """``adapters`` or ``parse`` over the journal in a child process: its figures."""
+    out = subprocess.run([sys.executable, "-m", "bench.replay", f"--{kind}-of", str(data_dir)],
+                         check=True, capture_output=True, text=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-# -- the baseline flow (runs in its own process, as the replay does) ---------------------
-def baseline_flow(data_dir: Path, counted: list[int]) -> Any:
-    """JournalSource → one item per record keyed by charge point → running count per charger."""
-    import bytewax.operators as op
-    from bytewax.dataflow import Dataflow
-    from bytewax.outputs import DynamicSink, StatelessSinkPartition
+def adapters_alone(data_dir: Path) -> None:
+    """Every record unpacked (``from_table``) and normalized (``normalize_batch``): what the
+    per-frame path costs before any detector, batch by batch as the source hands them."""
+    from adapters.normalizer import ChargerNormalizer, normalize_batch
+    from canonical import RawFrame, from_table
+    from ingest.journal import JournalReader
 
-    from chargeline.flowrun import journal_files
-    from flows.source import JournalSource
-
-    class _Counting(StatelessSinkPartition[Any]):
-        def write_batch(self, items: list[Any]) -> None:
-            counted.append(len(items))
-
-    class _Sink(DynamicSink[Any]):
-        def build(self, step_id: str, worker_index: int, worker_count: int) -> _Counting:
-            return _Counting()
-
-    def charge_points(item: tuple[str, Any, int]) -> Iterable[str]:
-        kind, table, _ = item
-        return table.column("charge_point_id").to_pylist() if kind == "frames" else []
-
-    def count(n: int | None, _: str) -> tuple[int, int]:
-        return (n or 0) + 1, (n or 0) + 1
-
-    flow = Dataflow("baseline")
-    items = op.input("journal", flow, JournalSource(journal_files(data_dir), follow=False))
-    keyed = op.key_on("by_charger", op.flat_map("charge_points", items, charge_points),
-                      lambda cp: cp)
-    op.output("out", op.stateful_map("count", keyed, count), _Sink())
-    return flow
+    batches = JournalReader(data_dir).read_all().to_batches(max_chunksize=20_000)
+    normalizers: dict[str, ChargerNormalizer] = {}
+    _print_timed(sum(b.num_rows for b in batches), lambda: [
+        normalize_batch(from_table(RawFrame, b), normalizers=normalizers) for b in batches])
 
 
-def baseline_main(data_dir: Path, a: argparse.Namespace) -> None:
-    """One process of the baseline; with ``--processes`` N > 1, starts the N members."""
-    from bytewax.testing import cluster_main
+def parse_alone(data_dir: Path) -> None:
+    """``orjson.loads`` of every record's text, nothing else."""
+    import orjson
 
-    if a.processes > 1 and a.process_id is None:
-        addresses = ",".join(f"127.0.0.1:{free_port()}" for _ in range(a.processes))
-        members = [subprocess.Popen([sys.executable, "-m", "bench.replay", "--baseline-of",
-                                     str(data_dir), "--workers", str(a.workers),
-                                     "--process-id", str(i), "--addresses", addresses])
-                   for i in range(a.processes)]
-        if any(member.wait() for member in members):
-            sys.exit(1)
-        return
-    from chargeline.flowrun import wait_for_first_member
+    from ingest.journal import JournalReader
 
-    counted: list[int] = []
-    addresses = [x for x in a.addresses.split(",") if x]
-    wait_for_first_member(addresses, a.process_id or 0)  # as the replay's members do
-    cluster_main(baseline_flow(data_dir, counted),  # type: ignore[no-untyped-call]
-                 addresses, a.process_id or 0,
-                 worker_count_per_proc=a.workers)
-    print(f"baseline counted {sum(counted)} records", file=sys.stderr)
+    raws = JournalReader(data_dir).read_all()["raw"].to_pylist()
+    loads = orjson.loads
+
+    def parse() -> None:
+        for raw in raws:  # try, not contextlib.suppress: its enter/exit per frame is the cost
+            try:  # noqa: SIM105
+                loads(raw)
+            except orjson.JSONDecodeError:
+                pass
+    _print_timed(len(raws), parse)
+
+
+def _print_timed(records: int, work: Callable[[], object]) -> None:
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    work()
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    print(json.dumps({"wall_s": round(wall, 2), "frames_per_s": round(records / wall),
+                      "cpu_s": round(cpu, 2), "frames_per_cpu_s": round(records / cpu)}))
 
 
 # -- main --------------------------------------------------------------------------------
+def compare(work: Path, records: int, layouts: list[str], rounds: int
+            ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The yardsticks, then BEFORE (fast path off) and AFTER (on), alternating, per layout,
+    each round; of each the best of ``rounds`` by CPU time (the machine is shared: wall time
+    also measures the neighbours). Returns (yardsticks, replays)."""
+    sticks: dict[str, Any] = {}
+    runs: dict[str, Any] = {}
+    for _ in range(rounds):
+        for key, kind in (("adapters_alone", "adapters"), ("orjson_parse_alone", "parse")):
+            _keep_best(sticks, key, yardstick(kind, work))
+        for name in layouts:
+            for label, fast in (("before", False), ("after", True)):
+                got = run_replay(work, layout_args(name), records, fast)
+                _keep_best(runs, f"replay_{name}_{label}", got)
+    return sticks, runs
+
+
+def _keep_best(found: dict[str, Any], key: str, got: dict[str, float]) -> None:
+    if key not in found or got["cpu_s"] < found[key]["cpu_s"]:
+        found[key] = got
+
+
+def ratios(runs: dict[str, Any], adapters: dict[str, float]) -> dict[str, float]:
+    """Replay over adapters-alone (per wall second and per CPU second), and p2 over w1."""
+    out: dict[str, float] = {}
+    for key, run in [(k, v) for k, v in runs.items() if k.startswith("replay_")]:
+        name = key.removeprefix("replay_")
+        out[f"{name}_over_adapters"] = round(run["frames_per_s"] / adapters["frames_per_s"], 3)
+        out[f"{name}_over_adapters_cpu"] = round(run["frames_per_cpu_s"]
+                                                 / adapters["frames_per_cpu_s"], 3)
+    for label in ("before", "after"):
+        one, two = runs.get(f"replay_w1_{label}"), runs.get(f"replay_p2_{label}")
+        if one and two:
+            out[f"p2_over_w1_{label}"] = round(two["frames_per_s"] / one["frames_per_s"], 3)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--min-frames", type=int, default=200_000)
-    parser.add_argument("--layouts", default="w1,w2,p2",
+    parser.add_argument("--layouts", default="w1,p2",
                         help="wN: N worker threads in one process; pN: N processes of 1 worker")
-    parser.add_argument("--baseline-of", type=Path, help=argparse.SUPPRESS)
-    for flag in ("--workers", "--processes"):
-        parser.add_argument(flag, type=int, default=1, help=argparse.SUPPRESS)
-    parser.add_argument("--process-id", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--addresses", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--fleet-day", action="store_true",
+                        help="also replay a day of the big simulated fleet (bench/_fleetday.py)")
+    parser.add_argument("--adapters-of", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--parse-of", type=Path, help=argparse.SUPPRESS)
     a = parser.parse_args()
-    if a.baseline_of:
-        baseline_main(a.baseline_of, a)
+    if a.adapters_of or a.parse_of:
+        adapters_alone(a.adapters_of) if a.adapters_of else parse_alone(a.parse_of)
         return
     t0 = time.monotonic()
     load = round(os.getloadavg()[0], 2)
@@ -302,33 +354,27 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-replay-"))
     try:
         shutil.copytree(source / "journal", work / "journal")
-        runs: dict[str, Any] = {}
-        for name in a.layouts.split(","):
-            layout = layout_args(name)
-            runs[f"replay_{name}"] = replay = run_replay(work, layout, records)
-            runs[f"baseline_{name}"] = base = run_baseline(work, layout, records)
-            runs[f"ratio_{name}"] = round(replay["frames_per_s"] / base["frames_per_s"], 3)
-            runs[f"ratio_cpu_{name}"] = round(replay["frames_per_cpu_s"]
-                                              / base["frames_per_cpu_s"], 3)
-        # the same replay with Bytewax recovery snapshots (default every 2 s) pushed past its end
-        runs["replay_w1_snapshots_off"] = run_replay(
-            work, [*layout_args("w1"), "--snapshot-interval", str(SNAPSHOTS_OFF_S)], records)
+        sticks, runs = compare(work, records, a.layouts.split(","), a.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    result: dict[str, Any] = {"journal": {"source": "chargeline simulate (recorded, tiled)",
+                                          "recording": RECORDING, **stats},
+                              **sticks, **runs,
+                              "ratios": ratios(runs, sticks["adapters_alone"])}
+    if a.fleet_day:
+        from bench._fleetday import fleet_day
+
+        result["fleet_day"] = fleet_day(run_replay)
+    result |= {"target": "replay_w1_after_over_adapters >= 0.5; p2_over_w1_after near 2",
+               "loadavg_1m_at_start": load, "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
+               "bench_wall_s": round(time.monotonic() - t0)}
     table: list[tuple[str, Any]] = [("journal records", records),
                                     ("chargers", stats["chargers"])]
-    for key, value in runs.items():
-        if key.startswith("ratio"):
-            table.append((f"{key} (replay/baseline)", value))
-        else:
-            table.append((f"{key} frames/s, per CPU-s, peak RSS MiB",
-                          f"{value['frames_per_s']}, {value['frames_per_cpu_s']}, "
-                          f"{value['peak_rss_mib']}"))
-    report("replay", {"journal": {"source": "chargeline simulate (recorded, tiled)",
-                                  "recording": RECORDING, **stats},
-                      **runs, "target_ratio": 0.5, "loadavg_1m_at_start": load,
-                      "bench_wall_s": round(time.monotonic() - t0)},
-           table)
+    for key, value in [*sticks.items(), *runs.items()]:
+        table.append((f"{key} frames/s, per CPU-s", f"{value['frames_per_s']}, "
+                                                    f"{value['frames_per_cpu_s']}"))
+    table += list(result["ratios"].items())
+    report("replay", result, table)
 
 
 if __name__ == "__main__":

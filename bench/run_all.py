@@ -8,7 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ["ingest", "connections", "normalize", "replay", "latency", "queries", "restart"]
+BENCHMARKS = ["ingest", "connections", "normalize", "replay", "latency", "queries", "restart",
+              "commands", "proxy", "kafka"]
 
 
 def main() -> int:

@@ -8,6 +8,13 @@ class Protocol(StrEnum):
 
     v16 = "ocpp1.6"
     v201 = "ocpp2.0.1"
+    v21 = "ocpp2.1"
+
+    @property
+    def ocpp2(self) -> bool:
+        """2.0.1 or 2.1: the device model (EVSEs), TransactionEvent, 2.x's payloads. Code
+        that branches on the protocol asks this, so that 2.1 takes 2.0.1's way."""
+        return self is not Protocol.v16
 
 
 class Direction(StrEnum):
@@ -28,6 +35,9 @@ class RecordKind(StrEnum):
     auth_failed = "auth_failed"
     refused = "refused"
     rate_limited = "rate_limited"
+    command = "command"  # a CSMS-initiated command and its outcome (``canonical.commands``)
+    upstream = "upstream"  # proxy mode: the upstream connection lost / restored (its detail)
+    rollout = "rollout"  # a firmware rollout's step (``canonical.rollouts.RolloutNote``)
 
 
 class MessageType(IntEnum):
@@ -36,6 +46,8 @@ class MessageType(IntEnum):
     call = 2
     call_result = 3
     call_error = 4
+    call_result_error = 5  # OCPP 2.1: the answer to a CALLRESULT that could not be taken
+    send = 6  # OCPP 2.1: a message that is never answered (NotifyPeriodicEventStream)
 
 
 class ParseStatus(StrEnum):
@@ -48,6 +60,7 @@ class ParseStatus(StrEnum):
     unknown_action = "unknown_action"
     too_large = "too_large"
     unmatched_result = "unmatched_result"
+    late_result = "late_result"  # the answer to our CALL, after we stopped waiting for it
     not_applicable = "n/a"
 
 
@@ -70,6 +83,21 @@ class EventType(StrEnum):
     data_transfer = "data_transfer"
     notice = "notice"
     quarantine = "quarantine"
+    command = "command"
+    settlement = "settlement"  # 2.1 NotifySettlement: an ad-hoc payment settled (or not)
+    battery_swap = "battery_swap"  # 2.1 BatterySwap: a battery in or out, not a charging session
+
+
+class TokenStatus(StrEnum):
+    """What the authorization list says of a token: the values of OCPP 1.6
+    ``AuthorizationStatus`` and 2.0.1 ``AuthorizationStatusEnumType`` the list can hold (both
+    versions spell them alike). A CSMS answer may carry others (2.0.1 ``Unknown``,
+    ``ConcurrentTx``...): anything but ``accepted`` is a refusal."""
+
+    accepted = "Accepted"
+    blocked = "Blocked"
+    expired = "Expired"
+    invalid = "Invalid"
 
 
 class ConnectorStatus(StrEnum):
@@ -107,6 +135,7 @@ class AlertKind(StrEnum):
     boot_loop = "boot_loop"
     flapping_connection = "flapping_connection"
     quarantined_frame = "quarantined_frame"
+    firmware_rollout_halted = "firmware_rollout_halted"
 
 
 class Severity(StrEnum):
@@ -159,12 +188,39 @@ class SessionFlag(StrEnum):
     superseded = "superseded"
     backfilled = "backfilled"
     start_refused = "start_refused"
+    # stuck-session recovery (flows/recovery.py): closed at its last reading, held with the
+    # evidence; what ``act`` would have closed (``observe``); a recovery decision undone by
+    # later evidence (its real stop, a sign it continues)
+    closed_by_recovery = "closed_by_recovery"
+    recovery_would_close = "recovery_would_close"
+    recovery_revised = "recovery_revised"
 
 
 HOLDS_BILLING = frozenset({
     SessionFlag.meter_reset, SessionFlag.meter_unit_error, SessionFlag.meter_mismatch,
     SessionFlag.meter_implausible, SessionFlag.conflicting_stop, SessionFlag.stop_without_start,
-    SessionFlag.start_missing, SessionFlag.duplicate_update})
+    SessionFlag.start_missing, SessionFlag.duplicate_update, SessionFlag.closed_by_recovery})
+
+
+class RecoveryPolicy(StrEnum):
+    """What stuck-session recovery may do (``--recovery``; the agent beside ``serve`` sends,
+    the flow decides): ``off`` nothing; ``observe`` record what it would do, send nothing,
+    close nothing; ``act`` send the playbook's commands and close on the charger's evidence."""
+
+    off = "off"
+    observe = "observe"
+    act = "act"
+
+
+class TransactionState(StrEnum):
+    """What a charger said of a transaction it was asked about: the ``status`` of the
+    ``call_answered`` event of a 2.0.1 GetTransactionStatus (``ongoingIndicator``,
+    ``messagesInQueue``)."""
+
+    ongoing = "ongoing"
+    ended = "ended"
+    ended_messages_queued = "ended_messages_queued"  # its last messages are still to come
+    unknown = "unknown"  # no ongoingIndicator in the answer
 
 
 class ValueIssue(StrEnum):

@@ -2,7 +2,8 @@
 
 ``streamlit run dashboards/app.py -- --data-dir DIR`` (or ``CHARGELINE_DATA_DIR``); what
 ``chargeline dashboard`` runs. Read-only on the warehouse. When ``CHARGELINE_DASHBOARD_PASSWORD``
-is set, nothing shows before the password is given.
+is set, nothing shows before the password is given. Operators sign in in the sidebar
+(``dashboards.operator``) to act on chargers; everyone else only reads.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dashboards import operator  # after the path above: run as a script, not a module
 
 # Not "pages/": next to the entry file Streamlit would also serve those files directly (its
 # old multipage mode) at /<name>, skipping this entry and so the password gate.
@@ -54,6 +57,8 @@ def pages() -> list[st.Page]:
         st.Page(PAGES / "alerts.py", title="Alerts"),
         st.Page(PAGES / "reconciliation.py", title="Reconciliation"),
         st.Page(PAGES / "firmware.py", title="Firmware"),
+        st.Page(PAGES / "rollouts.py", title="Rollouts"),
+        st.Page(PAGES / "uptime.py", title="Uptime"),
     ]
 
 
@@ -64,4 +69,5 @@ st.set_page_config(page_title="chargeline", layout="wide")
 unlocked = gate()
 page = st.navigation(pages(), position="sidebar" if unlocked else "hidden")
 if unlocked:
+    operator.sign_in_sidebar()
     page.run()

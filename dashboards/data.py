@@ -36,7 +36,7 @@ def data_dir() -> Path:
 
 
 @st.cache_resource(show_spinner=False)
-def _connection(path: str) -> duckdb.DuckDBPyConnection:
+def connection(path: str) -> duckdb.DuckDBPyConnection:
     return connect(Path(path))
 
 
@@ -49,7 +49,7 @@ def load(sql: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
 def _load(path: str, sql: str, params: tuple[Any, ...]) -> pd.DataFrame:
     # ``path`` is an argument so that the cache keys on it.
     try:
-        con = _connection(path).cursor()
+        con = connection(path).cursor()
         try:
             return query(con, Path(path), sql, list(params) or None).to_pandas()
         finally:
@@ -159,12 +159,34 @@ def connectors(cp: str) -> pd.DataFrame:
     """Each connector's latest reported status. Read from ``raw_events``: a duplicate row
     (at-least-once writes) changes neither a latest value nor a max, and the filter on the
     event type then reaches the Parquet scan (through the view's dedup it cannot)."""
-    return load("""select coalesce(connector_id, 0) as connector_id,
+    return load("""select evse_id, coalesce(connector_id, 0) as connector_id,
         arg_max(status, server_received_at) as status,
         arg_max(error_code, server_received_at) as error_code,
         cast(max(server_received_at) as timestamptz) as since
         from raw_events where charge_point_id = ? and event_type = 'status_changed'
-        group by all order by connector_id""", (cp,))
+        group by all order by evse_id nulls first, connector_id""", (cp,))
+
+
+def charger_protocol(cp: str) -> str | None:
+    """The OCPP protocol the charger spoke last (``ocpp1.6``, ``ocpp2.0.1``), None if it
+    never sent anything the adapters read."""
+    rows = load("""select arg_max(protocol, server_received_at) as protocol from raw_events
+        where charge_point_id = ? and protocol <> ''""", (cp,))
+    if rows.empty or pd.isna(rows.iloc[0]["protocol"]):
+        return None
+    return str(rows.iloc[0]["protocol"])
+
+
+COMMAND_COLUMNS = ("requested_at", "action", "outcome", "status", "latency_ms", "reason",
+                   "origin", "requested_by", "session_id", "payload", "answer", "command_id")
+
+
+def commands(cp: str | None = None, session_id: str | None = None) -> pd.DataFrame:
+    """The latest 50 commands sent to the charger (or about the session), newest first:
+    what, by whom, how it ended (the ``commands`` view, written by the flow)."""
+    where, params = _where({"charge_point_id": cp, "session_id": session_id})
+    return load(f"select {', '.join(COMMAND_COLUMNS)} from commands where true {where} "
+                "order by requested_at desc limit 50", params)
 
 
 CONNECTIONS_DAYS = 7
@@ -318,19 +340,19 @@ def billable_by(dimension: str) -> pd.DataFrame:
         count(*) filter (where billable) as billable_sessions,
         coalesce(sum(energy_kwh) filter (where billable), 0) as billable_kwh,
         coalesce(sum(energy_kwh) filter (where not billable), 0) as held_kwh
-        from finance_sessions group by all order by 1""")
+        from finance_unpriced group by all order by 1""")
 
 
 def holds() -> pd.DataFrame:
     """Finished sessions finance must not bill yet, and why."""
     return load("""select session_id, charge_point_id, id_tag, period, stopped_at, energy_kwh,
-        status, hold_reason from finance_sessions where not billable
+        status, hold_reason from finance_unpriced where not billable
         order by stopped_at desc nulls last""")
 
 
 def finance_days() -> pd.DataFrame:
     return load("""select cast(min(stopped_at) at time zone 'UTC' as date) as first_day,
-        cast(max(stopped_at) at time zone 'UTC' as date) as last_day from finance_sessions""")
+        cast(max(stopped_at) at time zone 'UTC' as date) as last_day from finance_unpriced""")
 
 
 def finance_export(first_day: date, last_day: date, fmt: str) -> bytes:

@@ -23,6 +23,7 @@ SEVERITY: dict[AlertKind, Severity] = {
     AlertKind.boot_loop: Severity.critical,
     AlertKind.flapping_connection: Severity.warning,
     AlertKind.quarantined_frame: Severity.info,
+    AlertKind.firmware_rollout_halted: Severity.critical,
 }
 
 

@@ -1,10 +1,12 @@
 """Everything the flow knows about one charge point, and the order it is applied in.
 
-``ChargerPipeline.apply(frame, out)``: normalize (adapters) → for each event: every detector's
-timers due before it, then every detector in registry order (drift, sessions, health) → new
-session versions. ``advance(now, out)``: timers (stuck sessions, offline charger) and closed
-health minutes up to ``now``. Deterministic: only frame
-times and ``now`` (a watermark of server receive time) drive it, never the wall clock.
+``ChargerPipeline.apply(frame, out)``: normalize (adapters) → for each event: the health
+minutes that ended before it and every detector's timers due before it, then every detector in
+registry order (drift, sessions, health) → new session versions. ``advance(now, out)``: timers
+(stuck sessions, offline charger) and health minutes closed up to ``now``. Deterministic: only
+frame times and ``now`` (a watermark of server receive time) drive it, never the wall clock;
+a health minute is closed with the charger as it was at the minute's end (its events, and the
+timers due by then), so the batches the frames come in change no row.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from adapters.normalizer import ChargerNormalizer, default_registry
-from canonical.enums import EventType
+from canonical.commands import CommandRecord
+from canonical.enums import EventType, RecordKind
 from canonical.events import CanonicalEvent
 from canonical.findings import Alert, ChargerHealth, SessionRecord
 from canonical.raw import RawFrame
@@ -23,8 +26,9 @@ from flows.clock_drift import DriftEstimator
 from flows.config import FlowConfig, S
 from flows.detector import Detector
 from flows.detectors import DETECTORS
-from flows.health import HealthTracker
+from flows.health import MINUTE, HealthTracker, MinuteRun
 from flows.quarantine import alert_of
+from flows.rollouts import rollout_alerts
 from flows.sessions import SessionBook
 
 
@@ -38,9 +42,14 @@ class Output:
     sessions: list[SessionRecord] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     charger_health: list[ChargerHealth] = field(default_factory=list)
+    commands: list[CommandRecord] = field(default_factory=list)
+    #: more ``charger_health`` rows, many to an item (``flows.health.MinuteRun``)
+    minute_runs: list[MinuteRun] = field(default_factory=list,
+                                         metadata={"rows_of": "charger_health"})
 
     def __len__(self) -> int:
-        return sum(len(rows) for _, rows in self.tables())
+        return sum(len(rows) for _, rows in self.tables()) + sum(
+            run.count for run in self.minute_runs)
 
     def tables(self) -> list[tuple[str, list[Any]]]:
         return [(name, getattr(self, name)) for name in OUTPUT_TABLES]
@@ -49,10 +58,12 @@ class Output:
 #: table name → record type, read off ``Output``'s fields.
 OUTPUT_TABLES: dict[str, type] = {
     f.name: typing.get_args(typing.get_type_hints(Output)[f.name])[0]
-    for f in dataclasses.fields(Output)}
+    for f in dataclasses.fields(Output) if "rows_of" not in f.metadata}
 
 
 _QUARANTINE = EventType.quarantine.value  # a plain str: enum attribute access is slow
+_COMMAND = RecordKind.command.value
+_ROLLOUT = RecordKind.rollout.value
 
 
 class ChargerPipeline:
@@ -89,11 +100,20 @@ class ChargerPipeline:
                                                     default_registry())
 
     def apply(self, frame: RawFrame, out: Output) -> None:
+        if frame.record_kind == _ROLLOUT:  # a rollout's step, journaled by its agent
+            out.alerts.extend(rollout_alerts(frame))
+            return
         events = self.normalizer.normalize(frame)
         out.events.extend(events)
-        alerts = out.alerts
+        if frame.record_kind == _COMMAND:  # what we asked of it: no evidence of the charger
+            out.commands.append(CommandRecord.from_json(frame.raw, frame.frame_id))
+            return
+        alerts, health = out.alerts, self.health
         for event in events:
-            self._timers(event.server_received_at, out)
+            at = event.server_received_at
+            if health.minute_start is not None and at >= health.minute_start + MINUTE:
+                self.close_minutes(at, out)  # the minutes it comes after, then its timers
+            self._timers(at, out)
             for detector in self._in_order:
                 alerts.extend(detector.apply(event, self))
             if event.event_type == _QUARANTINE:
@@ -102,11 +122,35 @@ class ChargerPipeline:
         out.sessions.extend(self.sessions.flush(frame.received_at))
 
     def advance(self, now: int, out: Output) -> None:
-        """Fire every timer due by ``now`` and close finished health minutes."""
-        self._timers(now, out)
-        out.charger_health.extend(self.health.close_minutes(
-            now, self.drift.estimate_s, len(self.sessions.active())))
+        """Close the health minutes that ended ``minute_grace_s`` before ``now`` (an event
+        may still come for a later one) and fire every timer due by ``now`` — but not past
+        the end of a minute still open to events: its row sees the timers due by its end."""
+        self.close_minutes(now - int(self.config.minute_grace_s * S), out)
+        end = self.health.minute_end()
+        self._timers(now if end is None or end > now else end, out)
         out.sessions.extend(self.sessions.flush(now))
+
+    def close_minutes(self, at: int, out: Output) -> None:
+        """Each health minute ended by ``at``, closed after the timers due by its end. Only
+        the stuck watchdog changes what a row says (sessions running), so without a running
+        session the timers wait for the next event or clock: they fire then, with the same
+        alerts (stamped with their deadlines) and before anything else happens; and the
+        minutes after the first, silent, close as one run."""
+        drift, health = self.drift.estimate_s, self.health
+        left = health.minutes_to_close(at)
+        while left:
+            active = self.sessions.active()
+            if active:
+                end = health.minute_end()
+                assert end is not None
+                self._timers(end, out)
+                active = self.sessions.active()
+            elif left > 2:
+                out.charger_health.append(health.close_minute(drift, 0))
+                out.minute_runs.append(health.close_silent(left - 1, drift))
+                return
+            out.charger_health.append(health.close_minute(drift, len(active)))
+            left -= 1
 
     def evictable(self, now: int) -> bool:
         """Offline, silent for ``evict_after_s`` and no session running: its state can go."""

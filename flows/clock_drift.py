@@ -53,6 +53,7 @@ class DriftEstimator:
         self.charge_point_id = charge_point_id
         self.config = config
         self.offsets: deque[float] = deque(maxlen=WINDOW)
+        self._estimate: float | None = None
         self.open_episode: str | None = None
         self.unsynced_boot: int | None = None
         self.last_boot_frame: int = 0
@@ -64,9 +65,19 @@ class DriftEstimator:
 
     @property
     def estimate_s(self) -> float | None:
+        """The median of the last offsets (s); None below ``drift_min_samples``. Kept up to
+        date as offsets come: it is read five times as often (the bench journal: 107,058
+        reads, 20,769 offsets)."""
+        return self._estimate
+
+    def _median(self) -> float | None:
         if len(self.offsets) < self.config.drift_min_samples:
             return None
         return float(median(self.offsets))
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._estimate = self._median()  # a snapshot of a flow from before it was kept
 
     def correct(self, charger_at: int | None) -> int | None:
         """Charger time minus the estimate (UTC ns); as sent while there is no estimate."""
@@ -97,6 +108,7 @@ class DriftEstimator:
         if current is not None and abs(offset - current) > 2 * HOUR_S:
             return []
         self.offsets.append(offset)
+        self._estimate = self._median()
         return self._judge(event)
 
     def _is_live(self, event: CanonicalEvent) -> bool:

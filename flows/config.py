@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from canonical.enums import RecoveryPolicy
+
 S = 1_000_000_000  # nanoseconds per second
 
 
@@ -30,6 +32,13 @@ class FlowConfig:
     - ``evict_after_s``: a charger offline and silent this long, with no session running, is
       dropped from the flow's state (it starts afresh if it talks again; the warehouse keeps
       its history); a stuck or abandoned session silent this long is forgotten.
+    - ``recovery``: what the flow decides about stuck sessions (``flows.recovery``): ``act``
+      closes on the charger's evidence, ``observe`` only flags what it would close, ``off``
+      neither. ``recovery_close_after_s``: a stuck session whose charger stays offline this
+      long after the session's last evidence is closed softly at its last reading.
+    - ``fast_path``: heartbeats and answers that change nothing but counters are folded per
+      charger per batch (``flows.fastpath``); off, every frame takes the full path (the same
+      tables, slower: for the tests and ``bench/replay.py`` that compare the two).
     """
 
     drift_alert_s: float = 120.0
@@ -50,3 +59,6 @@ class FlowConfig:
     plausible_min_wh: float = 500.0
     minute_grace_s: float = 5.0
     evict_after_s: float = 7 * 86_400.0
+    recovery: RecoveryPolicy = RecoveryPolicy.observe
+    recovery_close_after_s: float = 86_400.0
+    fast_path: bool = True

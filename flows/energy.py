@@ -17,6 +17,10 @@
 6. ``interval_sum`` — only interval energy samples: their sum.
 7. ``no_meter`` — nothing usable: energy is null and the session is on hold.
 
+A session closed by stuck-session recovery (``flows.recovery``) bills as its evidence says up
+to its last trusted register reading, and its rule is ``recovery_last_reading`` whichever
+branch computed it (held: flag ``closed_by_recovery``).
+
 Meter samples are evidence beside it: ``samples_energy_wh`` is what the register samples alone
 say (last - first + reset losses), for the mismatch check.
 """
@@ -25,12 +29,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flows.recovery import RULE as RECOVERY_RULE
+
 if TYPE_CHECKING:
     from flows.session import Session
 
 
 def billable(s: Session) -> tuple[float | None, str, float | None]:
     """(energy Wh, rule, samples' energy Wh) for a session (see the module docstring)."""
+    energy, rule, samples_wh = _billable(s)
+    return energy, RECOVERY_RULE if s.recovery is not None else rule, samples_wh
+
+
+def _billable(s: Session) -> tuple[float | None, str, float | None]:
     w = s.walk
     samples_wh = w.samples_energy()
     start, stop, loss = s.meter_start_wh, s.meter_stop_wh, w.reset_loss_wh

@@ -6,7 +6,15 @@ not reboots: a connection whose first message is a BootNotification is counted b
 detector instead, so one rebooting charger raises one alert, not two; and a connection whose
 predecessor's end was never recorded — the server went down under it — is not counted either),
 ``boot_loop`` (``boot_loop_boots`` boots within ``boot_loop_window_s``; critical when it follows
-a firmware update). Minutes are server time; a minute closes ``minute_grace_s`` after its end.
+a firmware update).
+
+Minutes are server time. A minute's counters are the events received in it; its state
+(online, drift, sessions running, power, firmware) is the charger's at its end; it closes when
+the charger's next event comes after its end, or when the flow's clock is ``minute_grace_s``
+past it, whichever is first, and its ``updated_at`` is its end plus the grace. So a minute's
+row does not depend on how the frames were batched: a replay writes the live flow's rows
+(``ChargerPipeline`` brings a charger to each minute's end, timers included, before closing
+it; ``tests/flows/test_health_minutes.py``).
 """
 
 from __future__ import annotations
@@ -25,8 +33,20 @@ if TYPE_CHECKING:
     from flows.charger import ChargerPipeline
 
 MINUTE = 60 * S
-MAX_BACKFILL_MINUTES = 24 * 60
+MAX_BACKFILL_MINUTES = 24 * 60  # minutes closed at once: the older ones get no row
 MAX_SLOTS = 64  # connectors whose power is summed; a charger chooses their ids
+
+
+@dataclass(frozen=True, slots=True)
+class MinuteRun:
+    """The rows of ``count`` minutes in which nothing happened: ``first``, then the same a
+    minute later each time (``minute`` and ``updated_at`` move on, nothing else can). A
+    replay's clock closes a charger's quiet stretch at once — in the fleet day, two rows in
+    three (97,194 of 143,705 for 100 chargers) — and built record by record those rows were a
+    fifth of its CPU; they are packed as Arrow (``flows.shard``)."""
+
+    first: ChargerHealth
+    count: int
 
 
 @dataclass(slots=True)
@@ -95,7 +115,7 @@ class HealthTracker:
         if kind == EventType.disconnected:
             self._set_online(False, t)
             return []
-        if e.message_id is not None:  # an OCPP frame from the charger: it is connected
+        if e.message_id is not None and not self.online:  # an OCPP frame: it is connected
             self._set_online(True, t)
         if e.frame_id and e.event_id.endswith(":0"):
             self.minute.frames_in += 1
@@ -117,6 +137,31 @@ class HealthTracker:
         elif kind == EventType.transaction_stopped:
             self.power_w.pop(str(e.evse_id or e.connector_id), None)
         return []
+
+    def quiet(self) -> bool:
+        """Heartbeats now only count (``absorb_heartbeats``): the charger is online with no
+        reconnect waiting for its first message, so none changes its connectivity and its
+        offline timer cannot fire."""
+        return self.online and self.pending_connect is None
+
+    def absorb_heartbeats(self, times: list[int], counted: int) -> None:
+        """What ``apply`` does with heartbeat events at ``times`` (server ns, in arrival
+        order, none past the open minute's end) while ``quiet`` holds; ``counted`` of them
+        have a frame id (``frames_in``)."""
+        if not times:
+            return
+        if self.minute_start is None:
+            self.minute_start = times[0] - times[0] % MINUTE
+        self.last_seen = max(self.last_seen, *times)
+        m = self.minute
+        m.frames_in += counted
+        m.heartbeats += len(times)
+        last, gaps = self.last_heartbeat, m.heartbeat_gaps_s
+        for t in times:
+            if last is not None:
+                gaps.append((t - last) / S)
+            last = t
+        self.last_heartbeat = last
 
     def _set_online(self, online: bool, t: int) -> None:
         if online == self.online:
@@ -207,19 +252,43 @@ class HealthTracker:
                            message="charger disconnected and not back after "
                                    f"{self.config.offline_after_s / 60:.0f} min")]
 
-    def close_minutes(self, now: int, drift_s: float | None, sessions_active: int
-                      ) -> list[ChargerHealth]:
-        """Rows for every minute that ended ``minute_grace_s`` before ``now``."""
-        rows: list[ChargerHealth] = []
-        grace = int(self.config.minute_grace_s * S)
-        while self.minute_start is not None and self.minute_start + MINUTE + grace <= now:
-            end = self.minute_start + MINUTE
-            if len(rows) < MAX_BACKFILL_MINUTES:
-                rows.append(self._row(end, drift_s, sessions_active, now))
-            self.minute, self.minute_start = Minute(), end
-        return rows
+    def minute_end(self) -> int | None:
+        """The end of the open minute (server ns); None before the first event."""
+        return None if self.minute_start is None else self.minute_start + MINUTE
 
-    def _row(self, end: int, drift_s: float | None, active: int, now: int) -> ChargerHealth:
+    def minutes_to_close(self, at: int) -> int:
+        """How many minutes have ended by ``at``; past ``MAX_BACKFILL_MINUTES`` the oldest
+        are dropped (no row) and the rest counted."""
+        if self.minute_start is None or at < self.minute_start + MINUTE:
+            return 0
+        ended = (at - self.minute_start) // MINUTE
+        if ended > MAX_BACKFILL_MINUTES:
+            self.minute = Minute()
+            self.minute_start += (ended - MAX_BACKFILL_MINUTES) * MINUTE
+            return MAX_BACKFILL_MINUTES
+        return int(ended)
+
+    def close_minute(self, drift_s: float | None, sessions_active: int) -> ChargerHealth:
+        """The open minute's row, the charger as it is now (the caller has brought it to
+        the minute's end); the next minute opens."""
+        assert self.minute_start is not None
+        end = self.minute_start + MINUTE
+        row = self._row(end, drift_s, sessions_active)
+        self.minute, self.minute_start = Minute(), end
+        return row
+
+    def close_silent(self, count: int, drift_s: float | None) -> MinuteRun:
+        """The next ``count`` minutes, closed as one run: no event comes in them and no
+        session runs (so no timer changes a row). Past the first, each starts blank and, if
+        the charger is online, online since its start: the same row."""
+        first = self.close_minute(drift_s, 0)
+        assert self.minute_start is not None
+        self.minute_start += (count - 1) * MINUTE
+        if self.online:
+            self.online_since = self.minute_start
+        return MinuteRun(first, count)
+
+    def _row(self, end: int, drift_s: float | None, active: int) -> ChargerHealth:
         self._count_online(end)
         m, start = self.minute, end - MINUTE
         gaps, resp = m.heartbeat_gaps_s, m.response_ms
@@ -232,4 +301,4 @@ class HealthTracker:
             vendor=self.vendor, model=self.model, firmware_version=self.firmware_version,
             drift_s=drift_s, sessions_active=active,
             power_w=sum(self.power_w.values()) if self.power_w else None,
-            updated_at=max(now, end))
+            updated_at=end + int(self.config.minute_grace_s * S))

@@ -17,6 +17,7 @@ from flows.config import FlowConfig
 from flows.energy import billable
 from flows.meter_walk import Finding, Walk, fold
 from flows.readings import Reading
+from flows.recovery import RecoveryClose
 from flows.stops import StopEvidence
 
 #: Closed sessions keep their readings only this long after their last event (late evidence
@@ -62,6 +63,7 @@ class Session:
     last_event_at: int = 0
     updates: dict[int, tuple[object, ...]] = field(default_factory=dict)  # seqNo → content
     stuck_episodes: int = 0
+    recovery: RecoveryClose | None = None  # closed by stuck-session recovery (flows.recovery)
 
     @property
     def started(self) -> bool:

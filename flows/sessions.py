@@ -21,7 +21,8 @@ tests/flows/test_sessions.py and tests/flows/test_order_independence.py):
 - Samples or updates of a transaction never started open its session already (flag
   ``start_missing``), so their meter readings are evidence for its energy.
 - A session silent for ``stuck_after_s`` while its charger is offline or silent is ``stuck``;
-  any later sign of it makes it ``active`` (or ``completed``) again.
+  any later sign of it makes it ``active`` (or ``completed``) again; ``flows.recovery``
+  closes it on the charger's evidence that it is gone (and revises that on later evidence).
 - A session never stopped when a later transaction starts on its connector is ``abandoned``
   (flag ``superseded``); any later sign of it makes it ``active`` (or ``completed``) again.
 - Evidence about a session closed and forgotten long ago changes nothing (no new session).
@@ -38,10 +39,12 @@ from canonical.enums import (
     Protocol,
     SessionFlag,
     SessionStatus,
+    TokenStatus,
     ValueIssue,
 )
 from canonical.events import CanonicalEvent
 from canonical.findings import Alert, SessionRecord
+from flows import recovery
 from flows.alerts import make_alert
 from flows.clock_drift import DriftEstimator
 from flows.config import FlowConfig, S
@@ -49,12 +52,13 @@ from flows.plausibility import ChargerKind
 from flows.readings import reading_of
 from flows.review import review
 from flows.session import Session
-from flows.stops import StopEvidence, stop_of
+from flows.stops import StopEvidence, late_stop, stop_of
 from flows.stuck import check_stuck
 from flows.twins import resolve_twins, twin_key
 
 if TYPE_CHECKING:
     from flows.charger import ChargerPipeline
+    from flows.health import HealthTracker
 
 KEEP_CLOSED = 64
 KEEP_FORGOTTEN = 1024
@@ -63,7 +67,8 @@ _CLOSED = (SessionStatus.completed, SessionStatus.orphan_stop, SessionStatus.voi
 _LEFT = (SessionStatus.stuck, SessionStatus.abandoned)  # forgotten once silent long enough
 _BOOTED, _SAMPLE = EventType.booted.value, EventType.meter_sample.value
 _STARTED, _STOPPED = EventType.transaction_started.value, EventType.transaction_stopped.value
-_UPDATED = EventType.transaction_updated.value
+_UPDATED, _AUTHORIZATION = EventType.transaction_updated.value, EventType.authorization.value
+_EVIDENCE = (EventType.status_changed.value, EventType.call_answered.value)
 
 
 class SessionBook:
@@ -81,6 +86,7 @@ class SessionBook:
         self.kind = ChargerKind()
         self.flushes = 0
         self.unsettled: dict[str, int | None] = {}  # stopped sessions with new readings
+        self.booted_under = 0  # a reboot while sessions ran (flows.recovery.booted_under)
 
     def active(self) -> list[Session]:
         return [s for s in self.sessions.values() if s.status == SessionStatus.active]
@@ -93,15 +99,20 @@ class SessionBook:
         AlertKind.stuck_session})
 
     def advance(self, now: int, charger: ChargerPipeline) -> list[Alert]:
-        alerts = check_stuck(self.active, now, charger.health, self.config)
-        for alert in alerts:
-            self._mark(self.sessions[alert.session_id or ""])
+        alerts = check_stuck(self.active, now, charger.health, self.config, self.booted_under)
+        if not alerts and not self.booted_under and charger.health.online:
+            return alerts  # no boot pending, no recovery timer while online: checked per event
+        self.booted_under = recovery.still_under(self.booted_under, self.active)
+        for session in [self.sessions[a.session_id or ""] for a in alerts] + recovery.advance(
+                now, self.sessions.values(), charger.health, self.config):
+            self._mark(session)
         return alerts
 
     def apply(self, e: CanonicalEvent, charger: ChargerPipeline) -> list[Alert]:
         kind = e.event_type  # compared with plain strs: enum attribute access is slow
         if kind == _BOOTED:
             self.last_boot_at = e.server_received_at
+            self.booted_under = recovery.booted_under(self.active(), e, self.config)
             return []
         if kind == _SAMPLE:
             self.kind.see(e)
@@ -109,6 +120,10 @@ class SessionBook:
             return self._start(e, charger.drift)
         elif kind == _STOPPED:
             return self._stop(e, charger.drift)
+        elif kind == _AUTHORIZATION:
+            return self._refused(e)
+        elif kind in _EVIDENCE and self._recovery(e):
+            return []
         if e.transaction_key is None:
             return []
         sid = self._id(e.transaction_key)
@@ -118,6 +133,8 @@ class SessionBook:
                 return []
             session = self._new(e, sid)
             session.flag(SessionFlag.start_missing)
+        elif recovery.idle_reading(session, e):
+            return []
         self._touch(session, e)
         if kind == _SAMPLE:
             reading = reading_of(e)
@@ -155,6 +172,26 @@ class SessionBook:
         self._forget_closed(updated_at)
         return out
 
+    def quiet_wait(self, health: HealthTracker) -> int | None:
+        """How long (ns) after ``health.last_seen`` an event that changes no session cannot
+        make the watchdog or the recovery timer fire: the charger is online, and no reboot
+        under a running session is pending. None when that does not hold."""
+        if self.booted_under or not health.online:
+            return None
+        return int(self.config.stuck_after_s * S)
+
+    def flush_counts_only(self) -> bool:
+        """True when ``flush`` would only count: nothing changed, nothing to forget."""
+        return not self.dirty and not self.unsettled and len(self.sessions) <= 2 * KEEP_CLOSED
+
+    def absorb_flushes(self, times: list[int]) -> None:
+        """``flush`` at each of ``times`` (server ns, in order) while ``flush_counts_only``:
+        the count, and the evidence released at every 256th, at its time."""
+        for i in range(-(self.flushes + 1) % 256, len(times), 256):
+            for session in self.sessions.values():
+                session.release_evidence(times[i])
+        self.flushes += len(times)
+
     def _id(self, key: str) -> str:
         return f"{self.charge_point_id}:{key}"
 
@@ -167,13 +204,15 @@ class SessionBook:
         return review(session, self.kind.limit_w(self.config), self.config,
                       e.server_received_at, e.frame_id, readings_only=readings_only)
 
+    def _recovery(self, e: CanonicalEvent) -> bool:
+        """True when recovery took the event (``flows.recovery.evidence``), e.g. answers."""
+        changed = recovery.evidence(e, self.sessions.values(), self.config)
+        self.dirty += [s.session_id for s in changed or () if s.session_id not in self.dirty]
+        return changed is not None or e.event_type == EventType.call_answered
+
     def _touch(self, session: Session, e: CanonicalEvent) -> None:
         session.last_event_at = max(session.last_event_at, e.server_received_at)
-        if session.status in (SessionStatus.stuck, SessionStatus.abandoned):
-            if session.status == SessionStatus.stuck:
-                session.flag(SessionFlag.recovered_from_stuck)
-            session.status = (SessionStatus.completed if session.stopped
-                              else SessionStatus.active).value
+        recovery.heard(session)
 
     def _update(self, session: Session, e: CanonicalEvent, seq: int) -> None:
         content = (e.charger_at, e.meter_wh, e.trigger, e.status)
@@ -201,7 +240,7 @@ class SessionBook:
         session = self.sessions.get(sid)
         if session is not None and session.started:
             return self._repeated_start(session, e)
-        refused = e.protocol == Protocol.v16 and e.status not in (None, "Accepted")
+        refused = e.protocol == Protocol.v16 and e.status not in (None, TokenStatus.accepted)
         if refused and e.transaction_key is None:
             return []  # refused, no id: the charger starts nothing (Q31 swept the real one)
         session = session or self._new(e, sid)
@@ -228,6 +267,18 @@ class SessionBook:
             self._supersede(session)
         self._mark(session)
         return self._twins(session, e) + self._review(session, e)
+
+    def _refused(self, e: CanonicalEvent) -> list[Alert]:
+        """The CSMS refused the token of a transaction not ended (a 2.0.1 TransactionEvent
+        answered Blocked, Expired, Unknown...): the station stops it, as a 1.6 charger does
+        after a refused start, so the session is flagged ``start_refused`` as a 1.6 one is."""
+        if e.transaction_key is None or e.status in (None, TokenStatus.accepted):
+            return []
+        session = self.sessions.get(self._id(e.transaction_key))
+        if session is not None and not session.stopped and session.flag(
+                SessionFlag.start_refused):
+            self._mark(session)
+        return []
 
     def _twins(self, session: Session, e: CanonicalEvent) -> list[Alert]:
         key = twin_key(session)
@@ -332,7 +383,7 @@ class SessionBook:
         insort(session.stops, stop)
         if session.stops[0] is stop:
             self._close(session, stop, drift)
-            alerts += self._late(session, e)
+            alerts += late_stop(session, e, self.config)
         self._mark(session)
         return alerts + self._review(session, e) + self._review_next(session, e)
 
@@ -376,19 +427,6 @@ class SessionBook:
         self._mark(nxt)
         return self._review(nxt, e)
 
-    def _late(self, session: Session, e: CanonicalEvent) -> list[Alert]:
-        if session.stopped_at is None or e.charger_at is None:
-            return []
-        delay_s = (e.server_received_at - session.stopped_at) / S
-        if delay_s < self.config.late_stop_s:
-            return []
-        session.flag(SessionFlag.late_stop)
-        return [make_alert(AlertKind.late_stop, self.charge_point_id, session.session_id,
-                           detected_at=e.server_received_at, event_time=session.stopped_at,
-                           session_id=session.session_id, connector_id=session.connector_id,
-                           frame_id=e.frame_id, value=round(delay_s, 1), unit="s",
-                           message=f"stop arrived {delay_s / 3600:.1f} h after the session ended")]
-
     def _slot(self, e: CanonicalEvent) -> str:
         return str(e.evse_id if e.evse_id is not None else e.connector_id)
 
@@ -399,8 +437,8 @@ class SessionBook:
         if len(self.sessions) <= 2 * KEEP_CLOSED:  # amortized: trim in steps, not every flush
             return
         long_ago = now - int(self.config.evict_after_s * S)
-        closed = [sid for sid, s in self.sessions.items() if s.status in _CLOSED or (
-            s.status in _LEFT and s.last_event_at < long_ago)]
+        closed = [sid for sid, s in self.sessions.items() if (  # a real stop may follow recovery
+            s.last_event_at < long_ago if s.status in _LEFT or s.recovery else s.status in _CLOSED)]
         for sid in closed[: max(0, len(closed) - KEEP_CLOSED)]:
             del self.sessions[sid]
             self.forgotten[sid] = None

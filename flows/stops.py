@@ -18,11 +18,16 @@ session's energy, whichever is larger (defaults 50 Wh, 1 %).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from canonical.enums import AlertKind, SessionFlag, ValueIssue
 from canonical.events import CanonicalEvent
-from flows.config import FlowConfig
+from canonical.findings import Alert
+from flows.alerts import make_alert
+from flows.config import FlowConfig, S
+
+if TYPE_CHECKING:
+    from flows.session import Session
 
 SAME_WH = 0.5
 
@@ -84,3 +89,19 @@ def judge_stops(stops: list[StopEvidence], energy_wh: float | None, config: Flow
             f"stop sent again with a meterStop {what} away; the first one stands"
             + (" (past the tolerance: held)" if material else ""), other))
     return flags, found
+
+
+def late_stop(session: Session, e: CanonicalEvent, config: FlowConfig) -> list[Alert]:
+    """A billing stop received ``late_stop_s`` or more after its own (corrected) time: flag
+    ``late_stop`` and its alert (value: the delay in s)."""
+    if session.stopped_at is None or e.charger_at is None:
+        return []
+    delay_s = (e.server_received_at - session.stopped_at) / S
+    if delay_s < config.late_stop_s:
+        return []
+    session.flag(SessionFlag.late_stop)
+    return [make_alert(AlertKind.late_stop, session.charge_point_id, session.session_id,
+                       detected_at=e.server_received_at, event_time=session.stopped_at,
+                       session_id=session.session_id, connector_id=session.connector_id,
+                       frame_id=e.frame_id, value=round(delay_s, 1), unit="s",
+                       message=f"stop arrived {delay_s / 3600:.1f} h after the session ended")]

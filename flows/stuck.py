@@ -1,6 +1,8 @@
 """The stuck-session watchdog: a session silent for ``stuck_after_s`` while its charger is
 offline or silent is ``stuck`` (alerted once per episode); any later sign of it makes it
-``active`` or ``completed`` again (``flows.sessions``)."""
+``active`` or ``completed`` again (``flows.sessions``). With recovery on (``flows.recovery``)
+a session silent since its charger rebooted is stuck ``stuck_after_s`` after the boot even if
+the charger is online: its heartbeats say nothing of a transaction the reboot may have lost."""
 
 from __future__ import annotations
 
@@ -15,14 +17,17 @@ from flows.session import Session
 
 
 def check_stuck(active: Callable[[], list[Session]], now: int, health: HealthTracker,
-                config: FlowConfig) -> list[Alert]:
+                config: FlowConfig, booted_under: int = 0) -> list[Alert]:
     """Mark silent sessions stuck; ``now`` is server time. The alerts name the sessions.
-    ``active`` lists the running sessions, asked for only when one can be due."""
+    ``active`` lists the running sessions, asked for only when one can be due;
+    ``booted_under``: when the charger rebooted while sessions ran (0: not since they were
+    all heard of)."""
     online, last_seen, offline_since = health.online, health.last_seen, health.offline_since
     wait = int(config.stuck_after_s * S)
     # Every deadline below is at least this: nothing can be due before it (the common
     # case, checked on every event, without walking the sessions).
-    if now < (last_seen if online else offline_since or 0) + wait:
+    floor = last_seen if online else offline_since or 0
+    if now < (min(floor, booted_under) if booted_under else floor) + wait:
         return []
     alerts = []
     for session in active():
@@ -30,6 +35,8 @@ def check_stuck(active: Callable[[], list[Session]], now: int, health: HealthTra
             continue
         deadline = (last_seen if online else max(session.last_event_at,
                                                  offline_since or 0)) + wait
+        if online and session.last_event_at < booted_under:
+            deadline = booted_under + wait
         deadline = max(deadline, session.last_event_at + wait)
         if now >= deadline:
             alerts.append(_stuck(session, deadline))

@@ -13,7 +13,7 @@ from canonical.enums import Protocol
 
 # Matched with ``fullmatch``: ``$`` alone also matches before a final newline (``CP-A\n``).
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-*#@+]{0,47}")
-_PREFERENCE = (Protocol.v201, Protocol.v16)
+_PREFERENCE = (Protocol.v21, Protocol.v201, Protocol.v16)
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,37 @@ def _hash(password: str, salt: bytes) -> bytes:
     return hashlib.scrypt(password.encode(), salt=salt, maxmem=64 * 1024 * 1024, **_SCRYPT)
 
 
+def hashed_entry(password: str) -> dict[str, str]:
+    """What a store keeps of a password: a fresh 16-byte salt and its scrypt hash, as hex."""
+    salt = os.urandom(16)
+    return {"algo": "scrypt", "salt": salt.hex(), "hash": _hash(password, salt).hex()}
+
+
+def entry_matches(entry: dict[str, str], password: str) -> bool:
+    """True if ``password`` is the one ``entry`` (``hashed_entry``) was made from.
+    Constant-time in the password; one scrypt whatever the answer."""
+    return hmac.compare_digest(_hash(password, bytes.fromhex(entry["salt"])),
+                               bytes.fromhex(entry["hash"]))
+
+
+@contextlib.contextmanager
+def saved_entries(path: Path) -> Iterator[dict[str, dict[str, str]]]:
+    """The entries of the JSON store at ``path`` as on disk now (none if it does not exist),
+    to change; saved on exit. Under ``<path>.lock``, so two writers at once both land (each
+    reads what the other wrote); saved atomically and durably, 0600
+    (``ingest.files.write_atomically``: a power loss leaves the old file or the new, never
+    an empty one). Nothing is saved if the block raises."""
+    make_dir(OS, path.parent)
+    with exclusive(OS, path):
+        try:
+            entries: dict[str, dict[str, str]] = orjson.loads(path.read_bytes())
+        except FileNotFoundError:
+            entries = {}
+        yield entries
+        data = orjson.dumps(entries, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        write_atomically(OS, path, data, mode=0o600)
+
+
 def parse_basic(header: str | None) -> tuple[str, str] | None:
     """(user, password) from an ``Authorization: Basic ...`` header, or None if malformed."""
     if not header or header[:6].lower() != "basic ":
@@ -103,8 +134,7 @@ class CredentialStore:
 
     def add(self, charge_point_id: str, password: str) -> None:
         check_password(password)
-        salt = os.urandom(16)
-        entry = {"algo": "scrypt", "salt": salt.hex(), "hash": _hash(password, salt).hex()}
+        entry = hashed_entry(password)
         with self._saving() as entries:
             entries[charge_point_id] = entry
 
@@ -114,17 +144,11 @@ class CredentialStore:
 
     @contextlib.contextmanager
     def _saving(self) -> Iterator[dict[str, dict[str, str]]]:
-        """The entries as on disk now, to change; saved on exit. Under ``chargers.json.lock``,
-        so two ``chargeline chargers add`` at once both land (each read what the other
-        wrote); saved atomically and durably (``ingest.files.write_atomically``: a power
-        loss leaves the old file or the new, never an empty one)."""
-        make_dir(OS, self.path.parent)
-        with exclusive(OS, self.path):
+        """The entries as on disk now, to change (``saved_entries``: two ``chargeline
+        chargers add`` at once both land); the next read reloads them."""
+        with saved_entries(self.path) as entries:
             self._version = None
-            entries = dict(self._load())
             yield entries
-            data = orjson.dumps(entries, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-            write_atomically(OS, self.path, data, mode=0o600)
 
     def verified_before(self, charge_point_id: str, password: str) -> bool:
         """True if this very password was verified for this id since the file last changed:
@@ -141,8 +165,7 @@ class CredentialStore:
         if entry is None:
             hmac.compare_digest(_hash(password, self._dummy_salt), self._dummy)
             return False
-        ok = hmac.compare_digest(_hash(password, bytes.fromhex(entry["salt"])),
-                                 bytes.fromhex(entry["hash"]))
+        ok = entry_matches(entry, password)
         if ok:
             self._verified[(charge_point_id, attempt)] = True
         return ok

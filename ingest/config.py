@@ -7,6 +7,8 @@ from pathlib import Path
 
 from canonical.enums import Protocol
 from canonical.errors import ConfigError
+from ingest.tokens import UnknownTokens
+from ingest.upstream import UpstreamConfig
 
 MIB = 1024 * 1024
 
@@ -36,6 +38,15 @@ class ServerConfig:
     charger under its own address (loopback by default; list a remote proxy's here).
     ``auth_hash_workers``/``auth_hash_queue``: the scrypt lane (``ingest.gate.HashLane``); a
     handshake that needs a hash while ``auth_hash_queue`` wait is answered 503.
+    ``upstream``: proxy mode (``ingest.proxy``): each charger connection is forwarded to the
+    central system there, every frame journaled first.
+    ``admin_port``: the admin API (``ingest.admin``) on ``admin_host`` (0: any free port,
+    found through ``<data_dir>/admin.json``; None: no admin API).
+    ``journal``/``node_id``: a Kafka journal shared by several ingest nodes, and which node
+    this one is (``ingest.journal.backend``).
+    ``unknown_tokens``: what an id token not in ``tokens.json`` gets (``ingest.tokens``).
+    ``metrics``: answer a plain ``GET /metrics`` on the OCPP port with Prometheus metrics,
+    behind the bearer token in ``metrics_token_file`` if given (``ingest.metrics``).
     Dead and slow peers: a peer silent to pings is dropped after ``ping_interval_s`` +
     ``ping_timeout_s`` + ``close_timeout_s``; one that stops reading (a frame to it waits more
     than ``send_timeout_s`` for buffer space) is cut off at once — pings cannot find it, as they
@@ -70,8 +81,18 @@ class ServerConfig:
     charger_bytes_per_s: float = 16 * 1024
     charger_burst_bytes: int = 2 * MIB
     max_tracked_chargers: int = 100_000
+    upstream: UpstreamConfig | None = None
+    admin_host: str = "127.0.0.1"
+    admin_port: int | None = None
+    unknown_tokens: UnknownTokens = UnknownTokens.accept
+    journal: str | None = None  # kafka://BROKERS/TOPIC; None: the files under data_dir
+    node_id: int = 0  # on a shared journal: this node's (transaction ids, ingest/README.md)
+    metrics: bool = True  # GET /metrics on the OCPP port (ingest.metrics, docs/metrics.md)
+    metrics_token_file: Path | None = None  # if set, a scrape needs this bearer token
 
     def __post_init__(self) -> None:
+        if not 0 <= self.node_id < 32:
+            raise ConfigError(f"node id must be 0-31, got {self.node_id}")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be 0-65535, got {self.port}")
         if self.max_frame_bytes > self.hard_frame_bytes:

@@ -7,6 +7,7 @@ import itertools
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from websockets.asyncio.server import ServerConnection
 from canonical import RawFrame
 from canonical.enums import Direction, MessageType, ParseStatus, Protocol, RecordKind
 from canonical.errors import JournalError
-from ingest import csms_v16, csms_v201
+from ingest import csms_v16, csms_v21, csms_v201
 from ingest.csms_common import CallContext, Handler
 from ingest.frames import (
     Frame,
@@ -27,22 +28,27 @@ from ingest.frames import (
     sniff_message_id,
 )
 from ingest.frames import parse as parse_frame
-from ingest.journal import GroupCommitJournal
+from ingest.journal.backend import Journal
+from ingest.metrics import IngestMetrics
 from ingest.outage import JournalOutage
 from ingest.ratelimit import ChargerBudgets
+from ingest.tokens import ACCEPT_ALL, TokenPolicy
 from ingest.transactions import TransactionRegistry
 
 log = logging.getLogger("chargeline.ingest")
 _TRUNCATED = 4096
-_HANDLERS: dict[Protocol, dict[str, Handler]] = {
-    Protocol.v16: csms_v16.HANDLERS, Protocol.v201: csms_v201.HANDLERS}
+_EXPIRED = 64  # unanswered CALLs remembered per connection, to journal a late answer as such
+HANDLERS: dict[Protocol, dict[str, Handler]] = {
+    Protocol.v16: csms_v16.HANDLERS, Protocol.v201: csms_v201.HANDLERS,
+    Protocol.v21: csms_v21.HANDLERS}
+UNANSWERED = frozenset({MessageType.send, MessageType.call_result_error})  # OCPP 2.1
 
 
 @dataclass
 class Shared:
     """What all connections of one server share."""
 
-    journal: GroupCommitJournal
+    journal: Journal
     transactions: TransactionRegistry
     heartbeat_interval_s: int
     max_frame_bytes: int
@@ -52,6 +58,8 @@ class Shared:
     bytes_per_s: float = 16 * 1024
     burst_bytes: int = 2 * 1024 * 1024
     max_tracked_chargers: int = 100_000
+    tokens: TokenPolicy = ACCEPT_ALL
+    metrics: IngestMetrics = field(default_factory=lambda: IngestMetrics({}, lambda: True))
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     budgets: ChargerBudgets = field(init=False)
     outage: JournalOutage = field(init=False)
@@ -76,7 +84,16 @@ class ChargerConnection:
         self.protocol = protocol
         self.connection_id = shared.next_connection_id()
         self.pending: dict[str, tuple[str, asyncio.Future[Any]]] = {}
+        self.connected_at = time.time_ns()
+        self.remote = ""
+        self.expired: dict[str, str] = {}  # our CALLs not answered in time: id → action
         self.cut_off = ""  # why the server aborted the socket, if it did
+        self.connected_frame_id: int | None = None  # of its ``connected`` record
+
+    @property
+    def commands_refused(self) -> str | None:
+        """Why chargeline may not send its own commands here, or None (it may)."""
+        return None
 
     def record(self, direction: Direction, raw: str, status: ParseStatus, *,
                kind: RecordKind = RecordKind.frame, mtype: int | None = None,
@@ -101,6 +118,7 @@ class ChargerConnection:
         budget = self.shared.budgets.of(self.charge_point_id)
         wait = budget.take(time.monotonic(), size)
         if wait > 0:
+            self.shared.metrics.throttled(wait)
             if not budget.throttled:
                 budget.throttled = True
                 b = self.shared.budgets
@@ -123,8 +141,10 @@ class ChargerConnection:
         return True
 
     async def on_message(self, message: bytes | str) -> None:
+        started = time.perf_counter()  # the answer's latency; a budget's wait is not in it
         data = message.encode() if isinstance(message, str) else message
         inbound, answer = self.judge(data)
+        metrics = self.shared.metrics
         records = [inbound] if answer is None else [inbound, answer]
         is_call = inbound.message_type == MessageType.call
         if not await self._journal_or_count(
@@ -132,9 +152,15 @@ class ChargerConnection:
             if is_call and inbound.message_id:
                 await self.send(call_error(inbound.message_id, error_code(
                     "internal", self.protocol), "central system cannot store the frame now"))
+                metrics.answered(inbound, inbound.action, started)
+            else:
+                metrics.received(inbound)
             return
         if answer is not None:
             await self.send(answer.raw)
+            metrics.answered(inbound, answer.action, started)
+        else:
+            metrics.received(inbound)
 
     async def send(self, text: str) -> None:
         """Send one frame. A peer that leaves it waiting ``send_timeout_s`` for buffer space
@@ -176,7 +202,17 @@ class ChargerConnection:
             return self._rejected(data, text, exc)
         if frame.message_type == MessageType.call:
             return self._answer_call(frame, text)
+        if frame.message_type in UNANSWERED:
+            return self._unanswered(frame, text), None
         return self._take_result(frame, text), None
+
+    def _unanswered(self, frame: Frame, text: str,
+                    direction: Direction = Direction.inbound) -> RawFrame:
+        """OCPP 2.1 SEND (journaled with its action) or CALLRESULTERROR: no answer is due."""
+        known = frame.message_type != MessageType.send or frame.action in csms_v21.SEND_ACTIONS
+        return self.record(direction, text,
+                           ParseStatus.ok if known else ParseStatus.unknown_action,
+                           mtype=frame.message_type, mid=frame.message_id, action=frame.action)
 
     def _rejected(self, data: bytes, text: str,
                   exc: FrameRejected) -> tuple[RawFrame, RawFrame]:
@@ -187,7 +223,7 @@ class ChargerConnection:
 
     def _answer_call(self, frame: Frame, text: str) -> tuple[RawFrame, RawFrame]:
         action = frame.action or ""
-        handler = _HANDLERS[self.protocol].get(action)
+        handler = HANDLERS[self.protocol].get(action)
         status = ParseStatus.ok if handler else ParseStatus.unknown_action
         inbound = self.record(Direction.inbound, text, status, mtype=MessageType.call,
                               mid=frame.message_id, action=action)
@@ -202,7 +238,7 @@ class ChargerConnection:
 
     def _run_handler(self, handler: Handler, frame: Frame) -> str:
         ctx = CallContext(self.charge_point_id, time.time_ns(), self.shared.transactions,
-                          self.shared.heartbeat_interval_s)
+                          self.shared.heartbeat_interval_s, self.shared.tokens)
         try:
             return call_result(frame.message_id, handler(ctx, frame.payload))
         except Exception:  # a handler bug must not cost the charger its answer
@@ -213,23 +249,44 @@ class ChargerConnection:
 
     def _take_result(self, frame: Frame, text: str) -> RawFrame:
         pending = self.pending.pop(frame.message_id, None)
-        status = ParseStatus.ok if pending else ParseStatus.unmatched_result
-        if pending is not None and not pending[1].done():
-            pending[1].set_result(frame)
+        if pending is not None:
+            status = ParseStatus.ok
+            if not pending[1].done():
+                pending[1].set_result(frame)
+            action: str | None = pending[0]
+        else:
+            action = self.expired.pop(frame.message_id, None)
+            status = ParseStatus.unmatched_result if action is None else ParseStatus.late_result
         return self.record(Direction.inbound, text, status, mtype=frame.message_type,
-                           mid=frame.message_id, action=pending[0] if pending else None)
+                           mid=frame.message_id, action=action)
 
-    async def call(self, action: str, payload: dict[str, Any], timeout_s: float = 30.0) -> Frame:
-        """Send a CSMS-initiated CALL (journaled first) and wait for the charger's answer."""
-        message_id = uuid.uuid4().hex
+    async def call(self, action: str, payload: dict[str, Any], timeout_s: float = 30.0,
+                   message_id: str | None = None,
+                   on_sent: Callable[[], None] | None = None) -> Frame:
+        """Send a CSMS-initiated CALL (journaled first) and wait for the charger's answer.
+        An answer after ``timeout_s`` is journaled ``late_result``; if the socket closes
+        first, ``ConnectionClosed``."""
+        message_id = message_id or uuid.uuid4().hex
         text = call(message_id, action, payload)
         future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
         self.pending[message_id] = (action, future)
-        await self.shared.journal.write([self.record(
-            Direction.outbound, text, ParseStatus.ok, mtype=MessageType.call, mid=message_id,
-            action=action)])
-        await self.send(text)
         try:
+            await self.shared.journal.write([self.record(
+                Direction.outbound, text, ParseStatus.ok, mtype=MessageType.call,
+                mid=message_id, action=action)])
+            await self.send(text)
+            self.shared.metrics.sent(action)
+            if on_sent is not None:
+                on_sent()
             return await asyncio.wait_for(future, timeout_s)
         finally:
-            self.pending.pop(message_id, None)
+            if self.pending.pop(message_id, None) is not None:  # not answered: may come late
+                self.expired[message_id] = action
+                while len(self.expired) > _EXPIRED:
+                    del self.expired[next(iter(self.expired))]
+
+    def fail_pending(self, exc: BaseException) -> None:
+        """The socket closed: whoever waits for an answer learns it now."""
+        for _, future in list(self.pending.values()):
+            if not future.done():
+                future.set_exception(exc)

@@ -7,17 +7,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from canonical.raw import ns_to_rfc3339
+from ingest.tokens import ACCEPT_ALL, TokenPolicy
 from ingest.transactions import TransactionRegistry
 
 
 @dataclass(frozen=True, slots=True)
 class CallContext:
-    """The facts a handler may use. ``now_ns`` is the server clock (UTC) at receive time."""
+    """The facts a handler may use. ``now_ns`` is the server clock (UTC) at receive time;
+    ``tokens`` answers for id tokens (the authorization list and its policy)."""
 
     charge_point_id: str
     now_ns: int
     transactions: TransactionRegistry
     heartbeat_interval_s: int
+    tokens: TokenPolicy = ACCEPT_ALL
 
 
 Handler = Callable[[CallContext, dict[str, Any]], dict[str, Any]]

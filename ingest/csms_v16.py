@@ -17,8 +17,27 @@ from ocpp.v16.enums import (
 )
 
 from ingest.csms_common import CallContext, Handler, constant, empty, server_time
+from ingest.tokens import MAX_ID_16, wire_time
 
-_ACCEPTED = {"status": AuthorizationStatus.accepted.value}
+
+def id_tag_info(ctx: CallContext, id_tag: object) -> dict[str, Any]:
+    """``IdTagInfo`` for ``id_tag`` from the authorization list; a token not on it that the
+    policy refuses is ``Invalid`` (1.6 has no ``Unknown``). An idTag that is no string (the
+    adapters judge the payload) is on no list. A parent id longer than a 1.6 idTag is left
+    out: the charger could not hold it."""
+    answer = ctx.tokens.judge(id_tag if isinstance(id_tag, str) else "", None, ctx.now_ns)
+    status = AuthorizationStatus.invalid if answer.status is None else \
+        AuthorizationStatus(answer.status.value)
+    info: dict[str, Any] = {"status": status.value}
+    if answer.expiry is not None:
+        info["expiryDate"] = wire_time(answer.expiry)
+    if answer.parent is not None and len(answer.parent.id_token) <= MAX_ID_16:
+        info["parentIdTag"] = answer.parent.id_token
+    return info
+
+
+def authorize(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"idTagInfo": id_tag_info(ctx, payload.get("idTag"))}
 
 
 def boot_notification(ctx: CallContext, _: dict[str, Any]) -> dict[str, Any]:
@@ -31,16 +50,19 @@ def heartbeat(ctx: CallContext, _: dict[str, Any]) -> dict[str, Any]:
 
 
 def start_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Always a transactionId, whatever the idTag's status: a charger told Blocked must not
+    charge, and ends the transaction it holds with a StopTransaction (reason DeAuthorized)."""
     tx_id, _ = ctx.transactions.assign(ctx.charge_point_id, payload, ctx.now_ns)
-    return {"transactionId": tx_id, "idTagInfo": dict(_ACCEPTED)}
+    return {"transactionId": tx_id, "idTagInfo": id_tag_info(ctx, payload.get("idTag"))}
 
 
-def stop_transaction(_: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"idTagInfo": dict(_ACCEPTED)} if payload.get("idTag") else {}
+def stop_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    id_tag = payload.get("idTag")
+    return {"idTagInfo": id_tag_info(ctx, id_tag)} if id_tag else {}
 
 
 HANDLERS: dict[str, Handler] = {
-    "Authorize": constant({"idTagInfo": _ACCEPTED}),
+    "Authorize": authorize,
     "BootNotification": boot_notification,
     "DataTransfer": constant({"status": DataTransferStatus.unknown_vendor_id.value}),
     "DiagnosticsStatusNotification": empty,

@@ -19,8 +19,29 @@ from ocpp.v201.enums import (
 )
 
 from ingest.csms_common import CallContext, Handler, constant, empty, server_time
+from ingest.tokens import wire_time
 
-_ACCEPTED = {"status": AuthorizationStatusEnumType.accepted.value}
+
+def id_token_info(ctx: CallContext, id_token: dict[str, Any]) -> dict[str, Any]:
+    """``IdTokenInfo`` for ``id_token`` (an ``IdTokenType`` object) from the authorization
+    list; a token not on it that the policy refuses is ``Unknown``."""
+    text, kind = id_token.get("idToken"), id_token.get("type")
+    answer = ctx.tokens.judge(text if isinstance(text, str) else "",
+                              kind if isinstance(kind, str) else "", ctx.now_ns)
+    status = AuthorizationStatusEnumType.unknown if answer.status is None else \
+        AuthorizationStatusEnumType(answer.status.value)
+    info: dict[str, Any] = {"status": status.value}
+    if answer.expiry is not None:
+        info["cacheExpiryDateTime"] = wire_time(answer.expiry)
+    if answer.parent is not None:
+        info["groupIdToken"] = {"idToken": answer.parent.id_token,
+                                "type": answer.parent.type.value}
+    return info
+
+
+def authorize(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    token = payload.get("idToken")
+    return {"idTokenInfo": id_token_info(ctx, token if isinstance(token, dict) else {})}
 
 
 def boot_notification(ctx: CallContext, _: dict[str, Any]) -> dict[str, Any]:
@@ -32,12 +53,14 @@ def heartbeat(ctx: CallContext, _: dict[str, Any]) -> dict[str, Any]:
     return {"currentTime": server_time(ctx)}
 
 
-def transaction_event(_: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"idTokenInfo": dict(_ACCEPTED)} if isinstance(payload.get("idToken"), dict) else {}
+def transaction_event(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """``idTokenInfo`` only when the event carries an idToken (the station asks then)."""
+    token = payload.get("idToken")
+    return {"idTokenInfo": id_token_info(ctx, token)} if isinstance(token, dict) else {}
 
 
 HANDLERS: dict[str, Handler] = {
-    "Authorize": constant({"idTokenInfo": _ACCEPTED}),
+    "Authorize": authorize,
     "BootNotification": boot_notification,
     "ClearedChargingLimit": empty,
     "DataTransfer": constant({"status": DataTransferStatusEnumType.unknown_vendor_id.value}),

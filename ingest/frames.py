@@ -15,6 +15,8 @@ frame too large     FormationViolation      FormatViolation
 ==================  ======================  =========================
 
 Where the message id cannot be read, the CALLERROR carries ``"-1"`` (OCPP 2.0.1 part 4, 4.2.3).
+OCPP 2.1 uses 2.0.1's codes and adds two frame types: SEND (6, never answered) and
+CALLRESULTERROR (5, a charger's complaint about our CALLRESULT); both are read, not answered.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ _CODES: dict[str, dict[Protocol, str]] = {
     "action": {Protocol.v16: "NotImplemented", Protocol.v201: "NotImplemented"},
     "internal": {Protocol.v16: "InternalError", Protocol.v201: "InternalError"},
 }
+for _codes in _CODES.values():  # OCPP 2.1 (part 4) keeps 2.0.1's error codes
+    _codes[Protocol.v21] = _codes[Protocol.v201]
+_SEND_TYPES = {Protocol.v21}  # the versions with SEND (6) and CALLRESULTERROR (5) frames
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +104,28 @@ def _envelope(frame: Any, protocol: Protocol) -> Frame:
     if kind == MessageType.call_error and len(frame) in (4, 5):
         return Frame(MessageType.call_error, message_id, None, frame[4] if len(frame) == 5
                      else {}, str(frame[2]), str(frame[3]))
+    if protocol in _SEND_TYPES and (sent := _send_type(kind, message_id, frame)) is not None:
+        return sent
     if kind not in (2, 3, 4):
         raise FrameRejected(error_code("type", protocol), f"message type {kind!r} is unknown",
                             message_id, ParseStatus.bad_shape)
     raise FrameRejected(error_code("syntax", protocol),
                         f"message type {kind} frame has {len(frame)} elements",
                         message_id, ParseStatus.bad_shape)
+
+
+def _send_type(kind: Any, message_id: str, frame: list[Any]) -> Frame | None:
+    """OCPP 2.1's SEND ``[6, id, action, payload]`` and CALLRESULTERROR
+    ``[5, id, code, description, details]``, or None when ``frame`` is neither."""
+    if kind == MessageType.send and len(frame) == 4 and isinstance(frame[2], str):
+        if not isinstance(frame[3], dict):
+            raise FrameRejected(error_code("payload", Protocol.v21),
+                                "payload is not a JSON object", message_id, ParseStatus.bad_shape)
+        return Frame(MessageType.send, message_id, frame[2], frame[3])
+    if kind == MessageType.call_result_error and len(frame) == 5:
+        return Frame(MessageType.call_result_error, message_id, None, frame[4],
+                     str(frame[2]), str(frame[3]))
+    return None
 
 
 def call_result(message_id: str, payload: dict[str, Any]) -> str:

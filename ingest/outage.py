@@ -28,7 +28,7 @@ import orjson
 from canonical import RawFrame
 from canonical.enums import Direction, ParseStatus, RecordKind
 from canonical.errors import JournalError
-from ingest.journal import GroupCommitJournal
+from ingest.journal.backend import Journal
 
 log = logging.getLogger("chargeline.ingest")
 REASON = "journal unavailable"
@@ -38,7 +38,7 @@ _IDS_KEPT = 50
 class JournalOutage:
     """Counts what an outage refused; journals the count when the journal works again."""
 
-    def __init__(self, journal: GroupCommitJournal, probe_every_s: float = 1.0,
+    def __init__(self, journal: Journal, probe_every_s: float = 1.0,
                  remind_s: float = 30.0, clock: Callable[[], int] = time.time_ns) -> None:
         self.journal = journal
         self.probe_every_s, self.remind_s, self.clock = probe_every_s, remind_s, clock

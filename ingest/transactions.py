@@ -23,6 +23,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from canonical.errors import JournalError
 from ingest.files import OS, FileSystem
 from ingest.journal.segments import journal_dir, list_segments, read_segment
 from ingest.journal.starts import (
@@ -35,9 +36,10 @@ from ingest.journal.starts import (
     read_index,
 )
 
-__all__ = ["MAX_AGE_NS", "MAX_KEYS", "TransactionRegistry", "content_key"]
+__all__ = ["MAX_AGE_NS", "MAX_KEYS", "TransactionRegistry", "content_key", "node_block"]
 
 MAX_KEYS = 500_000
+NODE_BITS, COUNTER_BITS = 5, 26  # 32 nodes x 67 M ids each: all inside a 1.6 int32
 MAX_AGE_NS = 31 * 86_400 * 10**9
 _HOUR_NS = 3600 * 10**9
 
@@ -47,10 +49,11 @@ class TransactionRegistry:
     (see the module's bounds)."""
 
     def __init__(self, first_id: int = 1, max_keys: int = MAX_KEYS,
-                 max_age_ns: int = MAX_AGE_NS) -> None:
+                 max_age_ns: int = MAX_AGE_NS, block: range | None = None) -> None:
         self._by_key: dict[bytes, int] = {}
         self._hours: deque[list[int]] = deque()  # [hour, keys added in it], oldest first
-        self.next_id = first_id
+        self.block = block  # the ids this registry may give (a node's, on Kafka); None: all
+        self.next_id = max(first_id, block.start) if block is not None else first_id
         self.max_keys, self.max_age_ns = max_keys, max_age_ns
 
     def assign(self, charge_point_id: str, payload: dict[str, Any],
@@ -62,6 +65,9 @@ class TransactionRegistry:
         if known is not None:
             return known, True
         tx_id = self.next_id
+        if self.block is not None and tx_id not in self.block:
+            raise JournalError(f"transaction ids {self.block.start}..{self.block.stop - 1} of "
+                               "this node are used up")
         self.next_id += 1
         self._add(digest, tx_id, now_ns)
         return tx_id, False
@@ -70,7 +76,8 @@ class TransactionRegistry:
         """A start answered before (from the journal's index); older ones first."""
         if digest not in self._by_key:
             self._add(digest, tx_id, answered_ns)
-        self.next_id = max(self.next_id, tx_id + 1)
+        if self.block is None or tx_id in self.block:  # another node's ids are not ours
+            self.next_id = max(self.next_id, tx_id + 1)
 
     def __len__(self) -> int:
         return len(self._by_key)
@@ -115,6 +122,14 @@ class TransactionRegistry:
                 registry.remember(digest, tx_id, answered_ns)
         registry.forget_old(max((index.newest_ns for index in indexes), default=0))
         return registry
+
+
+def node_block(node_id: int) -> range:
+    """The transactionIds ingest node ``node_id`` gives on a shared (Kafka) journal: the node
+    in the high bits of a positive int32, a counter below (ids of two nodes never collide)."""
+    if not 0 <= node_id < 1 << NODE_BITS:
+        raise ValueError(f"node id {node_id}: must be 0..{(1 << NODE_BITS) - 1}")
+    return range(max(1, node_id << COUNTER_BITS), (node_id + 1) << COUNTER_BITS)
 
 
 def newest_indexes(directory: Path, max_keys: int, max_age_ns: int,

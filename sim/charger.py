@@ -13,23 +13,29 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from canonical.uptime import DowntimeCause
+from sim import v21
+from sim.firmware import BadFirmware
 from sim.messages import Reading
 from sim.meter import Meter
 from sim.plan import ChargerPlan, SessionPlan
 from sim.profiles import DC_PHASE_L1, HONEST_DST, STATION_TX_IDS
+from sim.responder import REBOOT_S, CommandState, Connector, trait_settings
 from sim.truth import Truth
-from sim.wire import Wire
+from sim.wire import Reply, Wire
 
 S = 1_000_000_000
 
 
 class SimCharger:
     def __init__(self, plan: ChargerPlan, url: str, speed: float, truth: Truth,
-                 t0_ns: int) -> None:
+                 t0_ns: int, bad_firmware: tuple[BadFirmware, ...] = (),
+                 redial: bool = False) -> None:
         self.plan, self.p = plan, plan.vendor
         self.url = f"{url.rstrip('/')}/{plan.charge_point_id}"
         self.speed, self.truth, self.t0 = speed, truth, t0_ns
@@ -42,6 +48,20 @@ class SimCharger:
         self.boots = 0
         self.tx_counter = 0
         self.idle = asyncio.Event()  # set when its sessions are done (or it is gone)
+        self.connector = Connector()
+        self.cmd = CommandState.for_protocol(self.p.protocol,
+                                             *trait_settings(plan.traits, self.p.protocol))
+        self.link = asyncio.Lock()           # one (re)connection at a time
+        self.beat_changed = asyncio.Event()  # HeartbeatInterval changed: a new pace now
+        self.tasks: set[asyncio.Task[None]] = set()  # follow-ups of commands, running
+        self.silence_s: float | None = None  # silent_session: wall seconds (None: by speed)
+        self.bad_firmware = bad_firmware     # images that make it misbehave (sim.firmware)
+        self.firmware_job = 0                # UpdateFirmware requests taken so far
+        self.muted = False                   # a no_heartbeat image: silent for good
+        self.redial = redial or bool(bad_firmware)  # reconnect when the server drops it
+        self.offline_since: int | None = None  # no connection since (truth: downtime)
+        self.dead_left = 0                   # dead_port: sessions still to deliver nothing
+        self.dead_since: int | None = None   # dead_port: down since (truth: downtime)
 
     def has(self, profile: str) -> bool:
         return profile in self.plan.profiles
@@ -66,15 +86,34 @@ class SimCharger:
     async def sleep_sim(self, sim_s: float) -> None:
         await asyncio.sleep(max(0.0, sim_s / self.speed))
 
+    async def pause(self, sim_s: float) -> bool:
+        """Wait ``sim_s`` simulated seconds; True (at once) when a command stops its session."""
+        stop = self.connector.stop
+        if not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), max(0.0, sim_s / self.speed))
+            except TimeoutError:
+                return False
+        return True
+
     # -- connection ---------------------------------------------------------------------
-    async def connect(self, boot: bool = True) -> Wire:
-        """Open the socket; ``boot``: as after a power-up (a network reconnect does not)."""
+    async def connect(self, boot: bool = True, reason: str = "PowerUp") -> Wire:
+        """Open the socket; ``boot``: as after a power-up (a network reconnect does not).
+        Connected already (another task reconnected first): that connection."""
+        async with self.link:
+            if self.wire is None:
+                await self._connect(boot, reason)
+            assert self.wire is not None
+            return self.wire
+
+    async def _connect(self, boot: bool, reason: str) -> None:
         for attempt in range(30):
             try:
-                self.wire = await Wire.open(self.url, self.p.protocol)
+                self.wire = await Wire.open(self.url, self.p.protocol, self.answer, self.spawn)
+                self.note_online(time.time_ns())
                 if boot:
-                    await self.boot()
-                return self.wire
+                    await self.boot(reason)
+                return
             except (OSError, TimeoutError, ConnectionError) as exc:
                 await asyncio.sleep(min(5.0, 0.2 * 2**attempt) * self.rng.uniform(0.5, 1.5))
                 last = exc
@@ -82,53 +121,130 @@ class SimCharger:
 
     async def disconnect(self) -> None:
         if self.wire is not None:
-            await self.wire.close()
-            self.wire = None
+            wire, self.wire = self.wire, None
+            if self.offline_since is None:
+                self.offline_since = time.time_ns()
+            await wire.close()
+
+    def note_online(self, now_ns: int, closing: bool = False) -> None:
+        """Connected again (or the run ends, ``closing``): the truth row of the stretch
+        without a connection, for every port."""
+        if self.offline_since is not None:
+            self.truth.downtime(self.plan.charge_point_id, None, DowntimeCause.offline,
+                                self.offline_since, now_ns,
+                                "run ended" if closing else "no connection")
+            self.offline_since = None
+
+    async def reboot(self, reason: str = "PowerUp") -> None:
+        """Close the socket, stay away ``REBOOT_S``, connect and boot (2.0.1 ``reason``);
+        calls made meanwhile wait for the new connection."""
+        async with self.link:
+            await self.disconnect()
+            await self.sleep_sim(REBOOT_S)
+            await self._connect(True, reason)
 
     async def call(self, action: str, payload: dict[str, Any]) -> Any:
-        if self.wire is None:
-            await self.connect()
-        assert self.wire is not None
-        return await self.wire.call(action, payload)
+        """Send a CALL; a connection closed under it (a reset) is a resend on the next one,
+        as a charger's queue resends its messages."""
+        for _ in range(3):
+            wire = self.wire or await self.connect()
+            try:
+                return await wire.call(action, payload)
+            except ConnectionError:
+                if self.wire is wire and not self.redial:  # the server went away
+                    raise
+                await self.dropped(wire)
+        raise ConnectionError(f"{self.plan.charge_point_id}: {action} never delivered")
 
-    async def boot(self) -> None:
+    async def dropped(self, wire: Wire) -> None:
+        """The server closed ``wire``: reconnect (a network reconnect, no boot)."""
+        async with self.link:
+            if self.wire is wire:
+                self.wire = None
+                self.offline_since = self.offline_since or time.time_ns()
+                await self._connect(False, "PowerUp")
+
+    def mute(self) -> None:
+        """Silent for good: no heartbeat, no answer, no session; the socket stays open."""
+        self.muted = True
+
+    def answer(self, action: str, payload: dict[str, Any]) -> Reply:
+        """The responder of its connection (``sim.responder``)."""
+        from sim.responder import answer
+
+        if self.muted:
+            return Reply(unanswered=True)
+        return answer(self, action, payload)
+
+    def spawn(self, follow_up: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run a command's follow-up messages beside the read loop (kept until done)."""
+        task = asyncio.get_running_loop().create_task(follow_up)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def boot(self, reason: str = "PowerUp") -> None:
         assert self.wire is not None
         self.boots += 1
-        p, serial = self.p, f"SN{self.plan.seed % 10**8}"
-        if p.protocol == "ocpp1.6":
-            payload: dict[str, Any] = {"chargePointVendor": p.vendor, "chargePointModel": p.model,
-                                       "firmwareVersion": self.firmware,
-                                       "chargePointSerialNumber": serial}
-        else:
-            payload = {"reason": "PowerUp", "chargingStation": {
-                "vendorName": p.vendor, "model": p.model, "firmwareVersion": self.firmware,
-                "serialNumber": serial}}
-        answer = await self.wire.call("BootNotification", payload)
+        answer = await self.wire.call("BootNotification", self.boot_payload(reason))
         self.heartbeat_s = float((answer or {}).get("interval") or 300)
+        at_boot = "Available" if self.connector.operative else "Unavailable"
         if self.plan.fault == "clock_unsynced" and self.boots == 1:
             self.truth.fault("clock_unsynced", self.plan.charge_point_id, None, time.time_ns())
-            await self.status(1, "Available", stamp="1970-01-01T00:00:00.740Z")
+            await self.status(1, at_boot, stamp="1970-01-01T00:00:00.740Z")
         else:
-            await self.status(1, "Available")
+            await self.status(1, at_boot)
+        if v21.speaks_21(self):
+            await v21.after_boot(self)
+
+    def boot_payload(self, reason: str = "PowerUp") -> dict[str, Any]:
+        """Its BootNotification (2.0.1: with ``reason``)."""
+        p, serial = self.p, f"SN{self.plan.seed % 10**8}"
+        if p.protocol == "ocpp1.6":
+            return {"chargePointVendor": p.vendor, "chargePointModel": p.model,
+                    "firmwareVersion": self.firmware, "chargePointSerialNumber": serial}
+        return {"reason": reason, "chargingStation": {
+            "vendorName": p.vendor, "model": p.model, "firmwareVersion": self.firmware,
+            "serialNumber": serial}}
+
+    def has_trait(self, trait: str) -> bool:
+        return trait in self.plan.traits
 
     async def status(self, connector: int, status: str, stamp: str | None = None) -> None:
+        """Report (and keep) the status of ``connector``, as the 1.6 status names it."""
+        self.connector.status = status
+        await self.call(*self.status_call(connector, status, stamp))
+
+    def status_call(self, connector: int, status: str,
+                    stamp: str | None = None) -> tuple[str, dict[str, Any]]:
         ts = stamp or self.stamp()
         if self.p.protocol == "ocpp1.6":
-            await self.call("StatusNotification", {"connectorId": connector, "status": status,
-                                                   "errorCode": "NoError", "timestamp": ts})
-        else:
-            await self.call("StatusNotification", {
-                "timestamp": ts, "evseId": connector, "connectorId": 1,
-                "connectorStatus": {"Preparing": "Occupied", "Charging": "Occupied",
-                                    "SuspendedEV": "Occupied",
-                                    "Finishing": "Occupied"}.get(status, status)})
+            return "StatusNotification", {"connectorId": connector, "status": status,
+                                          "errorCode": "NoError", "timestamp": ts}
+        return "StatusNotification", {
+            "timestamp": ts, "evseId": connector, "connectorId": 1,
+            "connectorStatus": {"Preparing": "Occupied", "Charging": "Occupied",
+                                "SuspendedEV": "Occupied",
+                                "Finishing": "Occupied"}.get(status, status)}
+
+    def set_heartbeat(self, sim_s: float) -> None:
+        self.heartbeat_s = sim_s
+        self.beat_changed.set()
 
     async def heartbeats(self) -> None:
         while True:
-            await self.sleep_sim(self.heartbeat_s)
-            if self.wire is not None:
+            try:  # a new HeartbeatInterval starts a new wait at once
+                await asyncio.wait_for(self.beat_changed.wait(), self.heartbeat_s / self.speed)
+                self.beat_changed.clear()
+                continue
+            except TimeoutError:
+                pass
+            wire = self.wire
+            if wire is not None and wire.closed and self.redial and not self.muted:
+                await self.dropped(wire)
+            elif wire is not None and not self.muted:
                 try:
-                    await self.wire.call("Heartbeat", {}, timeout=10)
+                    await wire.call("Heartbeat", {}, timeout=10)
                 except Exception:
                     continue
 
@@ -151,13 +267,20 @@ class SimCharger:
                     break
                 await asyncio.sleep(max(0.0, wait_s))
                 fault = self.plan.fault if index == self.plan.fault_session else None
-                if await run_session(self, session, fault) == "gone":
+                if not self.connector.free or self.muted:  # a command holds it / mute
+                    continue
+                outcome = await run_session(self, session, fault)
+                if outcome == "gone":
                     return
+                if outcome == "lost":  # rebooted, forgot its transaction: online, idle
+                    break
             self.idle.set()
             await finished.wait()  # stay online while the rest of the fleet finishes
         finally:
             self.idle.set()
             beat.cancel()
+            for task in list(self.tasks):
+                task.cancel()
             await self.disconnect()
 
     # -- what it says -------------------------------------------------------------------
@@ -172,7 +295,8 @@ class SimCharger:
                 power_w: float | None = None) -> Reading:
         """A reading of ``register_wh`` as its firmware words it (unit, phase tags)."""
         text, unit = self.meter_text(register_wh)
-        return Reading(stamp, text, unit, context, power_w, self.has(DC_PHASE_L1))
+        return Reading(stamp, text, unit, context, power_w, self.has(DC_PHASE_L1),
+                       v21.export_register(self, register_wh))
 
     def new_tx_id(self) -> str:
         """A 2.0.1 transactionId: its own counter ("1", "2", ...) or a fleet-unique name."""

@@ -11,22 +11,40 @@ from typing import Any
 
 from canonical.raw import ns_to_rfc3339
 from sim.charger import S, SimCharger
-from sim.plan import FAULTS, ChargerPlan, plan_fleet
+from sim.downtime import close_open
+from sim.firmware import BadFirmware
+from sim.plan import ALL_FAULTS, FAULTS, VENDORS, VENDORS_21, ChargerPlan, Vendor, plan_fleet
 from sim.profiles import parse_profiles
 from sim.truth import Truth
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
-    """``all``, ``none`` or a comma list of fault names."""
+    """``all`` (the material faults, ``FAULTS``), ``none`` or a comma list of fault names
+    (those of ``FAULTS`` and the recovery faults, ``RECOVERY_FAULTS``)."""
     if text == "none":
         return ()
     if text == "all":
         return tuple(FAULTS)
     chosen = tuple(f.strip() for f in text.split(",") if f.strip())
-    unknown = [f for f in chosen if f not in FAULTS]
+    unknown = [f for f in chosen if f not in ALL_FAULTS]
     if unknown:
-        raise ValueError(f"unknown fault {unknown}; valid: all, none, {', '.join(FAULTS)}")
+        raise ValueError(f"unknown fault {unknown}; valid: all, none, {', '.join(ALL_FAULTS)}")
     return chosen
+
+
+def parse_vendors(text: str | None) -> tuple[Vendor, ...]:
+    """A comma list of vendor names (``abb,keba``) → those vendors; None → ``VENDORS`` (1.6
+    and 2.0.1); ``all`` → those and the 2.1 stations (``VENDORS_21``): a three-version fleet."""
+    if not text:
+        return VENDORS
+    if text == "all":
+        return VENDORS + VENDORS_21
+    known = {v.name: v for v in VENDORS + VENDORS_21}
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise ValueError(f"unknown vendor {unknown}; valid: {', '.join(known)}")
+    return tuple(known[n] for n in names)
 
 
 #: Simulated seconds the longest session lasts (``sim.plan``: 10 h; a fault adds 3 h).
@@ -41,22 +59,29 @@ def settle_s(speed: float) -> float:
 
 async def run_fleet(url: str, chargers: int, duration_s: float, seed: int, faults: str,
                     speed: float, truth_path: Path, profiles: str = "all",
-                    settle: float | None = None) -> int:
+                    settle: float | None = None, vendors: str | None = None,
+                    bad_firmware: tuple[BadFirmware, ...] = (), redial: bool = False) -> int:
     """A planned fleet (``plan_fleet``) run by ``run_plans``. ``faults`` and ``profiles``:
-    ``all``, ``none`` or comma lists. Returns the number of chargers."""
+    ``all``, ``none`` or comma lists; ``vendors``: a comma list of vendor names (``sim.plan.
+    VENDORS``), all when None. Returns the number of chargers."""
     plans = plan_fleet(seed, chargers, duration_s * speed, parse_faults(faults),
-                       parse_profiles(profiles))
+                       parse_profiles(profiles), vendors=parse_vendors(vendors))
     return await run_plans(url, plans, duration_s, speed, truth_path, settle,
-                           {"seed": seed, "faults": faults, "profiles": profiles})
+                           {"seed": seed, "faults": faults, "profiles": profiles},
+                           bad_firmware, redial)
 
 
 async def run_plans(url: str, plans: list[ChargerPlan], duration_s: float, speed: float,
                     truth_path: Path, settle: float | None = None,
-                    about: dict[str, Any] | None = None) -> int:
+                    about: dict[str, Any] | None = None,
+                    bad_firmware: tuple[BadFirmware, ...] = (), redial: bool = False) -> int:
     """Starts sessions for ``duration_s`` wall seconds; when every charger is done, stays
     online ``settle`` (default ``settle_s(speed)``) more, writes the ``end`` row (alerts after
     it are not scored: the fleet disconnecting is not a fault), then disconnects. ``about``:
-    more fields for the ``run`` row. Returns the number of chargers."""
+    more fields for the ``run`` row; ``bad_firmware``: images the chargers misbehave on
+    (``sim.firmware``); ``redial``: chargers reconnect when the server drops them (always
+    with ``bad_firmware``; off by default so fleets planned before run as they did). Returns
+    the number of chargers."""
     truth = Truth(truth_path)
     t0 = time.time_ns()
     truth.write({"type": "run", "chargers": len(plans), "speed": speed,
@@ -67,7 +92,7 @@ async def run_plans(url: str, plans: list[ChargerPlan], duration_s: float, speed
                      "dc": plan.dc, "profiles": list(plan.profiles), "fault": plan.fault,
                      "fault_kind": plan.fault_kind})
     end = t0 + int(duration_s * S)
-    sims = [SimCharger(plan, url, speed, truth, t0) for plan in plans]
+    sims = [SimCharger(plan, url, speed, truth, t0, bad_firmware, redial) for plan in plans]
     finished = asyncio.Event()
     tasks = []
     for i, sim in enumerate(sims):
@@ -80,7 +105,10 @@ async def run_plans(url: str, plans: list[ChargerPlan], duration_s: float, speed
             await asyncio.wait_for(idle, timeout=duration_s + LONGEST_SESSION_S / speed + 60)
         await asyncio.sleep(settle_s(speed) if settle is None else settle)
     finally:
-        truth.write({"type": "end", "at": ns_to_rfc3339(time.time_ns())})
+        end_ns = time.time_ns()
+        for sim in sims:
+            close_open(sim, end_ns)
+        truth.write({"type": "end", "at": ns_to_rfc3339(end_ns)})
         truth.close()
         finished.set()
         outcomes = await asyncio.gather(*tasks, return_exceptions=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 V16 = "ocpp1.6"
 REGISTER = "Energy.Active.Import.Register"
+EXPORT_REGISTER = "Energy.Active.Export.Register"
 BEGIN, PERIODIC, END = "Transaction.Begin", "Sample.Periodic", "Transaction.End"
 DC_VOLTS = 400.0
 
@@ -24,11 +25,14 @@ class Reading:
     context: str
     power_w: float | None = None
     l1_only: bool = False   # Q28: a DC charger's totals tagged phase L1
+    export: str | None = None  # V2X (2.1): its Energy.Active.Export.Register, Wh
 
 
 def sampled_values(r: Reading, protocol: str) -> list[dict[str, Any]]:
     """The register (and power; on an L1-only DC charger also voltage and current)."""
     rows = [(REGISTER, r.register, r.unit)]
+    if r.export is not None:
+        rows.append((EXPORT_REGISTER, r.export, "Wh"))
     if r.power_w is not None:
         rows.append(("Power.Active.Import", f"{r.power_w:.0f}", "W"))
         if r.l1_only:
@@ -65,11 +69,18 @@ def meter_values(tx_id: int, r: Reading) -> dict[str, Any]:
     return {"connectorId": 1, "transactionId": tx_id, "meterValue": [meter_value(r, V16)]}
 
 
+def triggered_meter_values(tx_id: int | None, r: Reading) -> dict[str, Any]:
+    """MeterValues sent for a TriggerMessage: the transactionId only while one runs."""
+    out: dict[str, Any] = {"connectorId": 1, "meterValue": [meter_value(r, V16)]}
+    return out if tx_id is None else out | {"transactionId": tx_id}
+
+
 def stop_transaction(tx_id: int, meter_stop: int, stamp: str, id_tag: str,
-                     transaction_data: list[Reading] | None = None) -> dict[str, Any]:
+                     transaction_data: list[Reading] | None = None,
+                     reason: str = "EVDisconnected") -> dict[str, Any]:
     """With ``transaction_data`` (Q32): the session's readings, Begin, Periodic and End."""
     out: dict[str, Any] = {"transactionId": tx_id, "meterStop": meter_stop, "timestamp": stamp,
-                           "reason": "EVDisconnected", "idTag": id_tag}
+                           "reason": reason, "idTag": id_tag}
     if transaction_data:
         out["transactionData"] = [meter_value(r, V16) for r in transaction_data]
     return out
@@ -82,14 +93,19 @@ _TRIGGER = {"Started": "Authorized", "Updated": "MeterValuePeriodic",
 
 def transaction_event(kind: str, tx_id: str, seq_no: int, stamp: str, readings: list[Reading],
                       charging_state: str = "Charging", offline: bool = False,
-                      extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                      extra: dict[str, Any] | None = None, trigger: str | None = None,
+                      stopped_reason: str = "EVDisconnected",
+                      remote_start_id: int | None = None) -> dict[str, Any]:
     """A TransactionEvent; ``readings`` become its ``meterValue`` elements, in order (an
-    ``Ended`` of ``repeat_begin_in_ended`` passes the Begin reading first, Q29)."""
+    ``Ended`` of ``repeat_begin_in_ended`` passes the Begin reading first, Q29).
+    ``trigger``: its triggerReason when not the usual one of its kind (RemoteStart, ...)."""
     info: dict[str, Any] = {"transactionId": tx_id, "chargingState": charging_state}
     if kind == "Ended":
-        info["stoppedReason"] = "EVDisconnected"
+        info["stoppedReason"] = stopped_reason
+    if remote_start_id is not None:
+        info["remoteStartId"] = remote_start_id
     out: dict[str, Any] = {"eventType": kind, "timestamp": stamp, "seqNo": seq_no,
-                           "triggerReason": _TRIGGER[kind], "transactionInfo": info,
+                           "triggerReason": trigger or _TRIGGER[kind], "transactionInfo": info,
                            "evse": {"id": 1, "connectorId": 1},
                            "meterValue": [meter_value(r, "ocpp2.0.1") for r in readings]}
     if offline:

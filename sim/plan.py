@@ -36,6 +36,20 @@ FAULTS: dict[str, str] = {
     "implausible_energy": AlertKind.meter_implausible.value,  # energy beyond power x time
 }
 
+#: Faults for the stuck-session recovery, selectable by name (``--faults lost_transaction``)
+#: but not in ``all``, so fleets planned before them run as they did. ``silent_session`` is
+#: no fault to alert on: its kind is no ``AlertKind``, so a recovery that closes it (or an
+#: alert on it) counts against the pipeline (``sim/README.md``).
+RECOVERY_FAULTS: dict[str, str] = {
+    "lost_transaction": AlertKind.stuck_session.value,  # rebooted, forgot it, never stops
+    "silent_session": "silent_session",                 # silent a while, then stops normally
+}
+#: Downtime faults for the uptime views (``sim.downtime``), by name only, like the above.
+DOWNTIME_FAULTS: dict[str, str] = {
+    "port_outage": "port_downtime", "port_faulted": "port_downtime",
+    "dead_port": "port_downtime"}
+ALL_FAULTS: dict[str, str] = FAULTS | RECOVERY_FAULTS | DOWNTIME_FAULTS
+
 #: Time zones with daylight saving for ``honest_dst_offsets`` chargers (both hemispheres).
 DST_ZONES = ("Europe/Berlin", "America/New_York", "Australia/Sydney")
 
@@ -56,6 +70,7 @@ class Vendor:
     session_register: bool = False  # ABB Q10
     idtag_suffix: bool = False      # Keba Q27
     local_offset_min: int | None = None  # Growatt Q1: no offset, local time
+    v2x: bool = False               # 2.1 bidirectional: an export register beside import
 
     @property
     def plain_meter(self) -> bool:
@@ -76,6 +91,12 @@ VENDORS = (
     Vendor("zaptec", "ocpp1.6", "Zaptec", "Go 2", "2.3.0"),
     Vendor("iocharger", "ocpp2.0.1", "Iocharger", "IOCAW12-22TE-CRW4", "25101501"),
     Vendor("generic201", "ocpp2.0.1", "chargeline", "sim-201", "1.0"),
+)
+#: OCPP 2.1 stations (``sim/v21.py``): not in ``VENDORS``, so fleets planned before them are
+#: unchanged; ``--vendors`` names them, ``--vendors all`` takes every vendor of every version.
+VENDORS_21 = (
+    Vendor("generic21", "ocpp2.1", "chargeline", "sim-21", "1.0"),
+    Vendor("bidi21", "ocpp2.1", "chargeline", "sim-21-v2x", "1.0", v2x=True),
 )
 
 
@@ -103,6 +124,7 @@ class ChargerPlan:
     fault: str | None = None
     fault_session: int = 0
     zone: str = "UTC"   # its local time zone (``honest_dst_offsets``)
+    traits: tuple[str, ...] = ()   # command traits (``sim.profiles.COMMAND_TRAITS``)
 
     @property
     def dc(self) -> bool:
@@ -111,7 +133,7 @@ class ChargerPlan:
     @property
     def fault_kind(self) -> str | None:
         """The alert kind its fault is labelled with."""
-        return FAULTS[self.fault] if self.fault else None
+        return ALL_FAULTS[self.fault] if self.fault else None
 
 
 def _quantile(values: list[float], rng: random.Random) -> float:
@@ -159,15 +181,17 @@ _WHOLE_REGISTER_FAULTS = ("meter_reset", "meter_unit_error")
 def plan_fleet(seed: int, chargers: int, horizon_s: float,
                faults: tuple[str, ...] = tuple(FAULTS),
                profiles: tuple[str, ...] = PROFILE_NAMES,
-               start_hour: float = 8.0) -> list[ChargerPlan]:
+               start_hour: float = 8.0,
+               vendors: tuple[Vendor, ...] = VENDORS) -> list[ChargerPlan]:
     """Every charger's plan. ``horizon_s`` is the simulated length of the run; ``faults`` and
-    ``profiles`` the fault names and client profiles to spread over the fleet."""
+    ``profiles`` the fault names and client profiles to spread over the fleet; ``vendors``
+    taken in turn (all of ``VENDORS`` by default)."""
     stats = json.loads(STATS.read_text())
     plans: list[ChargerPlan] = []
     seen: dict[str, int] = {}   # chargers per protocol so far: the profile rotation
     for i in range(chargers):
         rng = random.Random(seed * 1_000_003 + i)
-        vendor = VENDORS[i % len(VENDORS)]
+        vendor = vendors[i % len(vendors)]
         plan = ChargerPlan(f"SIM-{vendor.name.upper()}-{i:04d}", vendor, rng.randrange(2**31))
         slot = seen.get(vendor.protocol, 0)
         seen[vendor.protocol] = slot + 1

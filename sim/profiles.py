@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sim.plan import Vendor
 
-V16, V201 = "ocpp1.6", "ocpp2.0.1"
-BOTH = frozenset({V16, V201})
+V16, V201, V21 = "ocpp1.6", "ocpp2.0.1", "ocpp2.1"
+BOTH = frozenset({V16, V201, V21})
+TX_EVENT = frozenset({V201, V21})  # 2.0.1 and 2.1: the TransactionEvent habits
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,15 +30,15 @@ class ClientProfile:
 
 
 _ALL = (
-    ClientProfile("repeat_begin_in_ended", frozenset({V201}), "Q29",
+    ClientProfile("repeat_begin_in_ended", TX_EVENT, "Q29",
                   "Ended repeats the Transaction.Begin sample beside Transaction.End"),
-    ClientProfile("ended_twice", frozenset({V201}), "real-client-sample.jsonl",
+    ClientProfile("ended_twice", TX_EVENT, "real-client-sample.jsonl",
                   "Ended sent twice: next seqNo, same meter values, timestamp 1 ms later"),
     ClientProfile("transaction_data_in_stop", frozenset({V16}), "Q32",
                   "StopTransaction carries transactionData (Begin, Periodic, End)"),
     ClientProfile("stop_retried_new_id", frozenset({V16}), "Q32, Q24",
                   "StopTransaction sent again, identical, under a new message id"),
-    ClientProfile("offline_queue_late", frozenset({V201}), "Q30, lbbrhzn/ocpp#2141",
+    ClientProfile("offline_queue_late", TX_EVENT, "Q30, lbbrhzn/ocpp#2141",
                   "Updated events queued offline arrive after the Ended, offline: true"),
     ClientProfile("retransmit_new_id", BOTH, "Q23",
                   "a MeterValues / Updated CALL sent again, identical, under a new id"),
@@ -45,7 +46,7 @@ _ALL = (
                   "the register restarts at 0 for every transaction"),
     ClientProfile("dc_phase_l1_totals", BOTH, "Q28",
                   "DC charger: register, power, voltage, current tagged phase L1, L1 only"),
-    ClientProfile("per_station_tx_ids", frozenset({V201}), "real stations",
+    ClientProfile("per_station_tx_ids", TX_EVENT, "real stations",
                   "transactionIds \"1\", \"2\", ... per station"),
     ClientProfile("backfill_weeks", BOTH, "Q33, steve#1693",
                   "offline for weeks: back-fills finished transactions weeks old"),
@@ -108,3 +109,39 @@ def assign_profiles(vendor: Vendor, slot: int, rng: random.Random,
             picked.append(name)
     extra = [p for p in rotation if p not in picked and fits(p, vendor) and rng.random() < EXTRA_P]
     return tuple(p for p in chosen if p in picked or p in extra)
+
+
+# -- command traits -----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CommandTrait:
+    """How a vendor's firmware answers central-system commands, where it departs from the
+    plain behaviour of ``sim.responder``. Not a client profile: the fleet plan never draws
+    one (so ``--profiles`` fleets run as before); a test or a plan gives it to a charger."""
+
+    name: str
+    protocols: frozenset[str]
+    source: str
+    summary: str
+
+
+_TRAITS = (
+    CommandTrait("no_local_auth_list", frozenset({V16}),
+                 "mobilityhouse/ocpp#265; EVerest/libocpp#679",
+                 "no LocalAuthListManagement profile: SendLocalList NotSupported, "
+                 "GetLocalListVersion -1, its keys unknown"),
+    CommandTrait("trigger_meter_values_not_implemented", BOTH,
+                 "mobilityhouse/ocpp#241 (Chargedot); evcc-io/evcc#15022 (eProWallbox Move)",
+                 "TriggerMessage MeterValues answered NotImplemented, nothing sent"),
+    CommandTrait("remote_start_needs_plug", BOTH,
+                 "matth-x/MicroOcpp#149, #89; steve-community/steve#1211",
+                 "RemoteStart / RequestStart Rejected unless the connector is Preparing "
+                 "(a car plugged in)"),
+    CommandTrait("remote_authorize_local_list", frozenset({V16}),
+                 "ConnectorIO/connectorio-addons#144 (Phoenix Contact CHARX SEC-3xxx 1.9.0)",
+                 "AuthorizeRemoteTxRequests true: RemoteStart Rejected for an idTag not on "
+                 "its local list, until ChangeConfiguration sets it false"),
+)
+
+COMMAND_TRAITS: dict[str, CommandTrait] = {t.name: t for t in _TRAITS}
+NO_LOCAL_LIST, TRIGGER_METER_NOT_IMPLEMENTED, REMOTE_START_NEEDS_PLUG, REMOTE_AUTHORIZE = (
+    COMMAND_TRAITS)

@@ -1,5 +1,6 @@
 """Scoring the pipeline against the simulator's truth: per detector precision, recall and
-delay; sessions matched; energy error; and billing (``score_billing``): per group of sessions
+delay; sessions matched and energy error, in all and per OCPP version (``protocols``); and
+billing (``score_billing``): per group of sessions
 (all, per client profile, per fault) the energy error and the share held from billing. Plain
 functions over lists of dicts (no DuckDB here).
 
@@ -109,11 +110,13 @@ def _billing_group(truth: list[dict[str, Any]], found: dict[Key, dict[str, Any]]
 
 
 def score_billing(truth: list[dict[str, Any]], found: list[dict[str, Any]],
-                  finance: list[dict[str, Any]]) -> dict[str, Any]:
+                  finance: list[dict[str, Any]],
+                  protocols: dict[str, str] | None = None) -> dict[str, Any]:
     """Billing per group of truth sessions: ``all``; ``clean`` (no fault: only profiles, which
     should bill with nothing held); ``no_profile`` (neither); ``profiles`` (per client profile,
-    its sessions without a fault); ``faults`` (per fault name, its sessions). ``finance``: rows
-    of ``finance_sessions`` (charge_point_id, transaction_id, billable)."""
+    its sessions without a fault); ``faults`` (per fault name, its sessions); ``protocols``
+    (per OCPP version, from ``protocols``: charge point id → protocol). ``finance``: rows of
+    ``finance_sessions`` (charge_point_id, transaction_id, billable)."""
     by_key = {_key(f): f for f in found}
     billable: dict[Key, list[bool]] = defaultdict(list)
     for row in finance:
@@ -134,7 +137,20 @@ def score_billing(truth: list[dict[str, Any]], found: list[dict[str, Any]],
     return {"all": group(truth), "clean": group(clean),
             "no_profile": group([t for t in clean if not t.get("profiles")]),
             "profiles": {name: group(rows) for name, rows in sorted(profiles.items())},
-            "faults": {name: group(rows) for name, rows in sorted(faults.items())}}
+            "faults": {name: group(rows) for name, rows in sorted(faults.items())},
+            "protocols": {name: group(rows) for name, rows in
+                          sorted(_by_protocol(truth, protocols or {}).items())}}
+
+
+def _by_protocol(rows: list[dict[str, Any]],
+                 protocols: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """``rows`` grouped by their charger's protocol (rows of chargers not in it left out)."""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        protocol = protocols.get(row["charge_point_id"])
+        if protocol is not None:
+            out[protocol].append(row)
+    return out
 
 
 def score(truth_rows: list[dict[str, Any]], sessions: list[dict[str, Any]],
@@ -151,8 +167,12 @@ def score(truth_rows: list[dict[str, Any]], sessions: list[dict[str, Any]],
     found = [s for s in sessions if not chargers or s["charge_point_id"] in chargers]
     truth_sessions = [r for r in truth_rows if r["type"] == "session"]
     faults = [r for r in truth_rows if r["type"] == "fault"]
+    protocols = {r["charge_point_id"]: r["protocol"] for r in truth_rows
+                 if r["type"] == "charger" and r.get("protocol")}
     report = {"detectors": score_alerts(faults, scored, window_s),
-              **score_sessions(truth_sessions, found)}
+              **score_sessions(truth_sessions, found),
+              "protocols": {name: score_sessions(rows, found) for name, rows in
+                            sorted(_by_protocol(truth_sessions, protocols).items())}}
     if finance is not None:
-        report["billing"] = score_billing(truth_sessions, found, finance)
+        report["billing"] = score_billing(truth_sessions, found, finance, protocols)
     return report

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sim import messages as m
+from sim import v21
 from sim.charger import SimCharger
 from sim.messages import BEGIN, Reading
 from sim.profiles import (
@@ -27,6 +28,7 @@ from sim.profiles import (
     STOP_RETRIED,
     TX_DATA,
 )
+from sim.responder import EV_LEFT, StopCause
 
 V16 = "ocpp1.6"
 MS = 1_000_000
@@ -35,6 +37,7 @@ MS = 1_000_000
 EVERY_TRANSACTION = {
     V16: (DC_PHASE_L1, HONEST_DST, PER_TX_METER, TX_DATA, STOP_RETRIED),
     "ocpp2.0.1": (DC_PHASE_L1, HONEST_DST, STATION_TX_IDS, REPEAT_BEGIN, ENDED_TWICE)}
+EVERY_TRANSACTION["ocpp2.1"] = EVERY_TRANSACTION["ocpp2.0.1"]
 
 
 @dataclass(slots=True)
@@ -55,6 +58,8 @@ class Tx:
     retransmit: int = -1       # sample index sent twice (retransmit_new_id)
     shaped: set[str] = field(default_factory=set)
     start_payload: dict[str, Any] = field(default_factory=dict)
+    authorize: bool = True     # 1.6: Authorize before the start (a remote start may skip it)
+    remote_start_id: int | None = None   # 2.0.1: the RequestStartTransaction's id
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -76,21 +81,24 @@ async def start(c: SimCharger, tx: Tx, stop_without_start: bool = False) -> None
         if stop_without_start:
             tx.id = f"{9_000_000 + c.plan.seed % 100_000}"
             return
-        if not tx.offline:
+        if not tx.offline and tx.authorize:
             await c.call("Authorize", {"idTag": tx.id_tag})
         tx.start_payload = m.start_transaction(tx.id_tag, tx.meter_start, tx.begin.stamp)
         await replay_start(c, tx)
         return
-    tx.id = c.new_tx_id()
+    tx.id = tx.id or c.new_tx_id()  # a remote start told the CSMS its id already
     if stop_without_start:
         return
     await c.call("TransactionEvent", _started(tx))
 
 
 def _started(tx: Tx) -> dict[str, Any]:
+    remote = tx.remote_start_id is not None
     return m.transaction_event("Started", tx.id, tx.next_seq(), tx.begin.stamp, [tx.begin],
                                offline=tx.offline,
-                               extra={"idToken": {"idToken": tx.id_tag, "type": "ISO14443"}})
+                               extra={"idToken": {"idToken": tx.id_tag, "type": "ISO14443"}},
+                               trigger="RemoteStart" if remote else None,
+                               remote_start_id=tx.remote_start_id)
 
 
 async def replay_start(c: SimCharger, tx: Tx) -> None:
@@ -117,24 +125,27 @@ async def sample(c: SimCharger, tx: Tx, index: int, reading: Reading) -> None:
             tx.shaped.add(OFFLINE_QUEUE)
             return
     await c.call(action, payload)
+    if v21.speaks_21(c):
+        await v21.stream(c, reading)
     if index == tx.retransmit:
         await c.call(action, payload)  # our answer was lost: the same CALL, a new id
         tx.shaped.add(RETRANSMIT)
 
 
 async def stop(c: SimCharger, tx: Tx, end: Reading, meter_stop: int, at_ns: int,
-               differing_wh: int = 0) -> None:
+               differing_wh: int = 0, cause: StopCause = EV_LEFT) -> None:
     """The stop read at ``at_ns``, with everything its profiles send around it;
-    ``differing_wh``: the duplicate_stop fault, a second stop that much higher."""
+    ``differing_wh``: the duplicate_stop fault, a second stop that much higher; ``cause``:
+    why it ended (the car left, or a command)."""
     if c.p.protocol == V16:
-        await _stop_16(c, tx, end, meter_stop, differing_wh)
+        await _stop_16(c, tx, end, meter_stop, differing_wh, cause)
     else:
-        await _ended(c, tx, end, meter_stop, at_ns, differing_wh)
+        await _ended(c, tx, end, meter_stop, at_ns, differing_wh, cause)
 
 
 async def _stop_16(c: SimCharger, tx: Tx, end: Reading, meter_stop: int,
-                   differing_wh: int) -> None:
-    payload = _stop_payload(c, tx, end, meter_stop)
+                   differing_wh: int, cause: StopCause) -> None:
+    payload = _stop_payload(c, tx, end, meter_stop, cause.reason_16)
     await c.call("StopTransaction", payload)
     if c.has(STOP_RETRIED):  # the answer was lost: the same payload, a new message id
         await c.call("StopTransaction", payload)
@@ -143,11 +154,12 @@ async def _stop_16(c: SimCharger, tx: Tx, end: Reading, meter_stop: int,
             c, tx, _more(c, end, meter_stop + differing_wh), meter_stop + differing_wh))
 
 
-def _stop_payload(c: SimCharger, tx: Tx, end: Reading, meter_stop: int) -> dict[str, Any]:
+def _stop_payload(c: SimCharger, tx: Tx, end: Reading, meter_stop: int,
+                  reason: str = EV_LEFT.reason_16) -> dict[str, Any]:
     data = None
     if c.has(TX_DATA):
         data = [tx.begin, *tx.readings, end]
-    return m.stop_transaction(int(tx.id), meter_stop, end.stamp, tx.id_tag, data)
+    return m.stop_transaction(int(tx.id), meter_stop, end.stamp, tx.id_tag, data, reason)
 
 
 def _more(c: SimCharger, end: Reading, register_wh: int) -> Reading:
@@ -156,10 +168,11 @@ def _more(c: SimCharger, end: Reading, register_wh: int) -> Reading:
 
 
 async def _ended(c: SimCharger, tx: Tx, end: Reading, meter_stop: int, at_ns: int,
-                 differing_wh: int) -> None:
+                 differing_wh: int, cause: StopCause) -> None:
     readings = [tx.begin, end] if c.has(REPEAT_BEGIN) else [end]
     event = m.transaction_event("Ended", tx.id, tx.next_seq(), end.stamp, readings,
-                                "EVConnected", offline=tx.offline)
+                                "EVConnected", offline=tx.offline, trigger=cause.trigger_201,
+                                stopped_reason=cause.stopped_201)
     await c.call("TransactionEvent", event)
     if c.has(ENDED_TWICE):  # at shutdown: the same meter values, 1 ms later, next seqNo
         again = event | {"seqNo": tx.next_seq(), "timestamp": c.stamp(at_ns + MS)}

@@ -8,6 +8,9 @@
   shaped it) and ``fault`` (the fault name it carries, or null).
 - ``fault``: ``kind`` (the alert that should catch it, an ``AlertKind`` value), ``fault`` (its
   name), ``charge_point_id``, ``transaction_id``, ``at`` (UTC), ``detail``.
+- ``downtime``: a port truly down: ``charge_point_id``, ``connector_id`` (null: every port),
+  ``cause`` (a ``canonical.uptime.DowntimeCause`` value), ``from``, ``to`` (UTC), ``detail``
+  (``sim.downtime``; offline rows for every stretch the charger had no connection).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 import orjson
 
 from canonical.raw import ns_to_rfc3339
-from sim.plan import FAULTS
+from sim.plan import ALL_FAULTS
 
 
 class Truth:
@@ -27,6 +30,8 @@ class Truth:
         self.file = path.open("wb")
 
     def write(self, row: dict[str, Any]) -> None:
+        if self.file.closed:  # the run has ended: the fleet disconnecting is no finding
+            return
         self.file.write(orjson.dumps(row) + b"\n")
         self.file.flush()
 
@@ -38,11 +43,17 @@ class Truth:
                     "profiles": profiles, "fault": fault})
 
     def fault(self, name: str, cp: str, tx: str | None, at_ns: int, detail: str = "") -> None:
-        """``name``: a fault of ``sim.plan.FAULTS`` (labelled with its alert kind), or an
+        """``name``: a fault of ``sim.plan.ALL_FAULTS`` (labelled with its kind), or an
         alert kind itself (the offline and stuck rows a late stop also causes)."""
-        self.write({"type": "fault", "kind": FAULTS.get(name, name), "fault": name,
+        self.write({"type": "fault", "kind": ALL_FAULTS.get(name, name), "fault": name,
                     "charge_point_id": cp, "transaction_id": tx, "at": ns_to_rfc3339(at_ns),
                     "detail": detail})
+
+    def downtime(self, cp: str, connector: int | None, cause: str, from_ns: int, to_ns: int,
+                 detail: str = "") -> None:
+        self.write({"type": "downtime", "charge_point_id": cp, "connector_id": connector,
+                    "cause": str(cause), "from": ns_to_rfc3339(from_ns),
+                    "to": ns_to_rfc3339(to_ns), "detail": detail})
 
     def close(self) -> None:
         self.file.close()

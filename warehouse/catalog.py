@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from warehouse import exclusions, reference
 from warehouse.layout import readers_lock, table_glob, warehouse_dir
 from warehouse.tables import TABLES
 from warehouse.vocabulary import vocabulary_sql
@@ -57,6 +58,13 @@ def source_sql(data_dir: Path, table: str) -> str:
             f"hive_partitioning = false)")
 
 
+def exclusions_source_sql(data_dir: Path) -> str:
+    """The operator's uptime exclusions (``warehouse/exclusions.py``): kept outside the
+    generations, so a replay keeps them."""
+    glob = exclusions.exclusions_glob(data_dir).replace("'", "''")
+    return f"select * from read_parquet('{glob}', union_by_name = true)"
+
+
 def fingerprint(data_dir: Path) -> str:
     """Changes when the SQL, the table list, where the tables are read from (the data
     directory's location, the sources' globs) changes."""
@@ -66,6 +74,9 @@ def fingerprint(data_dir: Path) -> str:
     digest.update(",".join(TABLES).encode())
     for table in TABLES:
         digest.update(source_sql(data_dir, table).encode())
+    digest.update(exclusions_source_sql(data_dir).encode())
+    for name in reference.SCHEMAS:
+        digest.update(reference.source_sql(data_dir, name).encode())
     return digest.hexdigest()[:16]
 
 
@@ -73,6 +84,8 @@ def ensure(data_dir: Path) -> Path:
     """Create or refresh the catalog; a no-op when it is already current. Idempotent, and safe
     while readers have the old catalog open or another process runs ``ensure`` too."""
     WarehouseWriter(data_dir, durable=False)
+    exclusions.ensure_seed(data_dir)
+    reference.ensure_files(data_dir)
     path = catalog_path(data_dir)
     wanted = fingerprint(data_dir)
     if path.exists() and _current_fingerprint(path) == wanted:
@@ -92,6 +105,9 @@ def _build(path: Path, data_dir: Path, wanted: str) -> None:
         con.execute("set TimeZone = 'UTC'")
         for table in TABLES:
             con.execute(f"create view raw_{table} as {source_sql(data_dir, table)}")
+        con.execute(f"create view raw_uptime_exclusions as {exclusions_source_sql(data_dir)}")
+        for name in reference.SCHEMAS:
+            con.execute(f"create view raw_{name} as {reference.source_sql(data_dir, name)}")
         _create_views(con, view_sql())
         con.execute(f"create view catalog_info as select '{wanted}' as fingerprint")
         con.execute("checkpoint")
@@ -107,7 +123,7 @@ def _create_views(con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]]) 
         errors: list[str] = []
         for name, sql in pending:
             try:
-                con.execute(_create_statement(name, sql))
+                con.execute(create_statement(name, sql))
             except duckdb.CatalogException as exc:
                 failed.append((name, sql))
                 errors.append(f"{name}: {exc}")
@@ -116,7 +132,7 @@ def _create_views(con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]]) 
         pending = failed
 
 
-def _create_statement(name: str, sql: str) -> str:
+def create_statement(name: str, sql: str) -> str:
     """A file's statement: a ``create macro`` runs as written, a select becomes a view."""
     code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
     if code.lstrip().lower().startswith("create macro"):

@@ -58,6 +58,13 @@ def export_finance(data_dir: Path, first_day: date, last_day: date, fmt: str,
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; valid: {', '.join(FORMATS)}")
     table = finance_rows(data_dir, first_day, last_day)
+    write_table(table, fmt, output)
+    return int(table.num_rows)
+
+
+def write_table(table: pa.Table, fmt: str, output: Path) -> None:
+    """``table`` as CSV (``csv_bytes``) or Parquet at ``output``, atomically: a reader sees
+    the old file or the whole new one."""
     tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
     try:
         if fmt == "csv":
@@ -67,7 +74,6 @@ def export_finance(data_dir: Path, first_day: date, last_day: date, fmt: str,
         os.replace(tmp, output)
     finally:
         tmp.unlink(missing_ok=True)
-    return int(table.num_rows)
 
 
 def csv_safe(table: pa.Table) -> pa.Table:

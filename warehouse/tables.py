@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from canonical import Alert, CanonicalEvent, ChargerHealth, RawFrame, SessionRecord, schema_of
+from canonical.commands import CommandRecord
 from canonical.errors import RegistryError
 from warehouse.charger_last import ChargerLast
 
@@ -39,6 +40,7 @@ TABLES: dict[str, Table] = {
         Table("alerts", Alert, "detected_at", ("alert_id",)),
         Table("charger_health", ChargerHealth, "minute", ("charge_point_id", "minute")),
         Table("charger_last", ChargerLast, "last_minute", ("charge_point_id",)),
+        Table("commands", CommandRecord, "requested_at", ("command_id",)),
     )
 }
 

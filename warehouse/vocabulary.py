@@ -1,6 +1,8 @@
 """The warehouse's vocabulary tables, generated from the canonical enums (never typed twice).
 
-``session_flags(flag, holds_billing)`` and ``alert_kinds(kind, severity)`` are views over
+``session_flags(flag, holds_billing)``, ``alert_kinds(kind, severity)``,
+``downtime_causes(cause, precedence)`` and ``exclusion_categories(category, regulation_text)``
+are views over
 literal rows built here, so SQL joins them instead of matching kind or flag names as text:
 a new flag or kind is one enum member, and whether it holds billing is said once, in
 ``canonical.enums.HOLDS_BILLING``.
@@ -9,6 +11,7 @@ a new flag or kind is one enum member, and whether it holds billing is said once
 from __future__ import annotations
 
 from canonical.enums import HOLDS_BILLING, AlertKind, SessionFlag
+from canonical.uptime import CAUSE_PRECEDENCE, EXCLUSION_TEXT
 from flows.alerts import SEVERITY
 
 
@@ -21,5 +24,9 @@ def vocabulary_sql() -> list[tuple[str, str]]:
     """(view name, SQL) for each vocabulary table."""
     flags = [(f"'{f.value}'", "true" if f in HOLDS_BILLING else "false") for f in SessionFlag]
     kinds = [(f"'{k.value}'", f"'{SEVERITY[k].value}'") for k in AlertKind]
+    causes = [(f"'{c.value}'", str(rank)) for c, rank in CAUSE_PRECEDENCE.items()]
+    excluded = [(f"'{c.value}'", f"'{text}'") for c, text in EXCLUSION_TEXT.items()]
     return [("session_flags", _values(flags, "flag, holds_billing")),
-            ("alert_kinds", _values(kinds, "kind, severity"))]
+            ("alert_kinds", _values(kinds, "kind, severity")),
+            ("downtime_causes", _values(causes, "cause, precedence")),
+            ("exclusion_categories", _values(excluded, "category, regulation_text"))]

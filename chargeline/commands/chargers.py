@@ -17,7 +17,14 @@ def register(sub: Any) -> None:
     rm = verbs.add_parser("remove", help="forget a charge point")
     rm.add_argument("charge_point_id")
     ls = verbs.add_parser("list", help="list registered charge points")
-    for verb in (add, rm, ls):
+    up = verbs.add_parser("upstream-password",
+                          help="proxy mode: the password the upstream expects from a charger "
+                               "(sent as its Basic auth instead of the charger's own)")
+    up.add_argument("charge_point_id")
+    which = up.add_mutually_exclusive_group(required=True)
+    which.add_argument("--password")
+    which.add_argument("--remove", action="store_true")
+    for verb in (add, rm, ls, up):
         verb.add_argument("--data-dir", type=Path, default=Path("data"))
     p.set_defaults(func=run)
 
@@ -35,6 +42,14 @@ def run(args: argparse.Namespace) -> int:
     checked = charge_point_id(f"/ocpp/{args.charge_point_id}")
     if not isinstance(checked, str):
         raise ConfigError(f"invalid charge point id {args.charge_point_id!r}: {checked.reason}")
+    if args.verb == "upstream-password":
+        from ingest.upstream import UpstreamCredentials
+
+        UpstreamCredentials.in_dir(args.data_dir).set(checked, None if args.remove
+                                                      else args.password)
+        print(f"upstream password of {checked} {'removed' if args.remove else 'set'}",
+              file=sys.stderr)
+        return 0
     if args.verb == "add":
         store.add(checked, args.password)
         print(f"registered {checked}", file=sys.stderr)

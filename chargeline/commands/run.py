@@ -25,6 +25,15 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--duration", type=float, default=86_400.0,
                    help="demo length in wall seconds")
+    p.add_argument("--recovery", choices=["off", "observe", "act"], default="observe",
+                   help="stuck-session recovery, for both the agent (serve) and the "
+                        "decisions (flow): docs/recovery.md")
+    p.add_argument("--flow-metrics-port", type=int, default=None, metavar="P",
+                   help="the flow's Prometheus /metrics on this port (serve's is on its "
+                        "OCPP port); off by default")
+    p.add_argument("--api-port", type=int, default=None, metavar="P",
+                   help="also serve the read-only driver API on this port (clients: "
+                        "chargeline api clients add NAME); off by default")
     p.set_defaults(func=run)
 
 
@@ -34,10 +43,15 @@ def roles(args: argparse.Namespace) -> dict[str, list[str]]:
     cmd = [sys.executable, "-m", "chargeline"]
     out = {
         "ingest": [*cmd, "serve", "--data-dir", data, "--host", args.host,
-                   "--port", str(args.port)],
-        "flow": [*cmd, "flow", "--data-dir", data, *_thresholds(args)],
+                   "--port", str(args.port), "--recovery", args.recovery],
+        "flow": [*cmd, "flow", "--data-dir", data, "--recovery", args.recovery,
+                 *_thresholds(args)],
         "dashboard": [*cmd, "dashboard", "--data-dir", data, "--port", str(args.dashboard_port)],
     }
+    if args.flow_metrics_port is not None:
+        out["flow"] += ["--metrics-port", str(args.flow_metrics_port)]
+    if args.api_port is not None:
+        out["api"] = [*cmd, "api", "--data-dir", data, "--port", str(args.api_port)]
     if args.demo:
         out["fleet"] = [*cmd, "simulate", "--url", f"ws://127.0.0.1:{args.port}/ocpp",
                         "--chargers", str(args.chargers), "--duration", str(args.duration),
@@ -52,7 +66,8 @@ def _thresholds(args: argparse.Namespace) -> list[str]:
         return []
     return ["--stuck-after", f"{max(30.0, 1800 / args.speed):g}",
             "--offline-after", f"{max(10.0, 300 / args.speed):g}",
-            "--late-stop", f"{max(10.0, 900 / args.speed):g}"]
+            "--late-stop", f"{max(10.0, 900 / args.speed):g}",
+            "--recovery-close-after", f"{max(60.0, 86_400 / args.speed):g}"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,7 +89,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"chargeline run: chargers -> ws://{args.host}:{args.port}/ocpp/<id>\n"
               f"chargeline run: dashboard -> http://127.0.0.1:{args.dashboard_port}/\n"
               f"chargeline run: SQL -> chargeline sql --data-dir {args.data_dir}\n"
-              "chargeline run: Ctrl-C stops everything", file=sys.stderr, flush=True)
+              f"chargeline run: metrics -> http://{args.host}:{args.port}/metrics"
+              + (f", http://127.0.0.1:{args.flow_metrics_port}/metrics (flow)"
+                 if args.flow_metrics_port is not None else "") + "\n"
+              + (f"chargeline run: driver API -> http://127.0.0.1:{args.api_port}/v1\n"
+                 if args.api_port is not None else "")
+              + "chargeline run: Ctrl-C stops everything", file=sys.stderr, flush=True)
         return supervise(procs, lambda: stopping)
     finally:
         shutdown(procs)
@@ -94,7 +114,7 @@ def supervise(procs: dict[str, subprocess.Popen[bytes]], stopping: Any) -> int:
 
 def shutdown(procs: dict[str, subprocess.Popen[bytes]]) -> None:
     """SIGTERM every role (fleet first, ingest last), then SIGKILL what lingers."""
-    order = [n for n in ("fleet", "dashboard", "flow", "ingest") if n in procs]
+    order = [n for n in ("fleet", "api", "dashboard", "flow", "ingest") if n in procs]
     for name in order:
         if procs[name].poll() is None:
             procs[name].terminate()

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
                                     "from sessions"))
         alerts = _rows(db.execute("select kind, charge_point_id, detected_at from alerts"))
         finance = _rows(db.execute("select charge_point_id, transaction_id, billable "
-                                   "from finance_sessions"))
+                                   "from finance_unpriced"))
     report = score(truth, sessions, alerts, args.window, finance)
     if args.json:
         print(json.dumps(report))
@@ -50,11 +50,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def billing_table(billing: dict[str, Any]) -> str:
-    """Billing per group, one line each: overall, clean, per profile, per fault."""
+    """Billing per group, one line each: overall, clean, per profile, per fault, per OCPP
+    version."""
     rows = [("all", billing["all"]), ("clean (no fault)", billing["clean"]),
             ("no profile, no fault", billing["no_profile"])]
     rows += [(f"profile {name}", g) for name, g in billing["profiles"].items()]
     rows += [(f"fault {name}", g) for name, g in billing["faults"].items()]
+    rows += [(f"protocol {name}", g) for name, g in billing.get("protocols", {}).items()]
     lines = [f"{'billing group':<38}{'expected':>9}{'matched':>8}{'energy %':>10}"
              f"{'finished':>9}{'held':>6}{'held %':>8}{'twice':>6}"]
     for name, g in rows:

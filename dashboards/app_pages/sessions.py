@@ -2,11 +2,13 @@
 power and energy, its anomalies and its diagnostic timeline."""
 
 from datetime import date
+from functools import partial
 
+import pandas as pd
 import streamlit as st
 
 from canonical.enums import SessionStatus
-from dashboards import data, widgets
+from dashboards import actions, data, live, operator, widgets
 
 RECENT_LINKS = 15
 RAW_EXPANDERS = 300
@@ -26,9 +28,25 @@ def detail(session_id: str) -> None:
         return
     live = rows.iloc[0]["status"] == "active"
     st.subheader(f"Session {widgets.plain(session_id)}")
+    if operator.signed_in():
+        st.fragment(session_actions, run_every=widgets.REFRESH_S)(session_id)
     st.fragment(numbers, run_every=widgets.REFRESH_S)(session_id)
     st.fragment(diagnostic_timeline,
                 run_every=TIMELINE_REFRESH_S if live else None)(session_id)
+
+
+def session_actions(session_id: str) -> None:
+    """Operators only: "Stop session" while it runs; the outcome of the last one sent."""
+    key = f"stop-{session_id}"
+    rows = data.session(session_id)
+    with st.container():  # one place whether or not the button is drawn (operator.offer)
+        if not rows.empty and rows.iloc[0]["status"] == SessionStatus.active:
+            s = rows.iloc[0]
+            transaction_id = None if pd.isna(s["transaction_id"]) else str(s["transaction_id"])
+            operator.offer("Stop session", partial(actions.stop_session, s["protocol"],
+                                                   s["charge_point_id"], session_id,
+                                                   transaction_id), key)
+    operator.outcome(key)
 
 
 def numbers(session_id: str) -> None:
@@ -36,12 +54,20 @@ def numbers(session_id: str) -> None:
     if rows.empty:
         return
     s = rows.iloc[0]
-    c = st.columns(5)
-    c[0].metric("Energy", widgets.kwh(s["energy_wh"]))
-    c[1].metric("Status", widgets.plain(s["status"]))
-    c[2].metric("Energy rule", widgets.plain(s["energy_rule"]))
-    c[3].metric("Charger", widgets.plain(s["charge_point_id"]))
-    c[4].metric("Flags", widgets.plain(s["flags"]))
+    now = live.session_now(session_id)
+    if now is not None:  # what the driver API says of it too (warehouse.live)
+        active = now.status == SessionStatus.active
+        n = st.columns(4)
+        n[0].metric("Power now" if active else "Power", live.power(now.power_kw))
+        n[1].metric("Energy so far" if active else "Energy",
+                    widgets.kwh(None if now.energy_kwh is None else now.energy_kwh * 1000))
+        n[2].metric("Duration", live.duration(now.duration_s))
+        n[3].metric("Cost so far" if active else "Cost", live.cost(now))
+    c = st.columns(4)
+    c[0].metric("Status", widgets.plain(s["status"]))
+    c[1].metric("Energy rule", widgets.plain(s["energy_rule"]))
+    c[2].metric("Charger", widgets.plain(s["charge_point_id"]))
+    c[3].metric("Flags", widgets.plain(s["flags"]))
     widgets.charger_link(s["charge_point_id"], f"Charger {s['charge_point_id']}")
     st.table({"field": list(NUMBERS), "value": [widgets.plain(s[k]) for k in NUMBERS]})
     meter_chart(session_id)
@@ -51,6 +77,10 @@ def numbers(session_id: str) -> None:
         st.caption("None detected.")
     else:
         st.dataframe(anomalies, hide_index=True)
+    sent = data.commands(session_id=session_id)
+    if not sent.empty:
+        st.subheader("Commands")
+        st.dataframe(sent, hide_index=True)
 
 
 def meter_chart(session_id: str) -> None:

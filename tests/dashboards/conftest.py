@@ -153,17 +153,30 @@ CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).parent / "screenshots"
 
 
-@pytest.fixture
-def tab() -> Iterator[Any]:
-    """A page in headless Debian Chromium (Playwright), 30 s default timeout."""
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium (Playwright), launched once a module (~1.5 s a launch). Not
+    once a session: while Playwright's sync API is up, its event loop runs in this thread and
+    a later test's ``asyncio.run`` would refuse to start."""
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 2000})
-            page.set_default_timeout(30_000)
-            yield page
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Any]:
+    """A page in a browser context of its own (no cookie, storage or cache of another test's),
+    30 s default timeout."""
+    context = browser.new_context(viewport={"width": 1400, "height": 2000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        yield page
+    finally:
+        context.close()

@@ -28,6 +28,7 @@ from warehouse import catalog
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason=f"no Chromium at {CHROMIUM} (make browser-deps)")
 PROBE = "E2E-PROBE-01"
+AGREE_BEFORE_S, AGREE_AFTER_S = 9.0, 5.0  # the page's figures among the API's, around it
 ROUNDS = 8  # starts and stops: 16 timed frames
 
 
@@ -154,3 +155,90 @@ def test_frame_to_page_latency(demo: Demo, tab: Any) -> None:
     print(f"\nframe -> visible on the Sessions page: p50 {p50:.2f} s, p95 {p95:.2f} s, "
           f"max {ordered[-1]:.2f} s over {len(ordered)} frames")
     assert p95 < 5.0, ordered
+
+
+def test_driver_api_and_session_page_agree(demo: Demo, tab: Any) -> None:
+    """A session of the probe's own, metering as it charges: each time the session page
+    shows its energy and power, the driver API said the same within one refresh (the page's
+    2 s, the page's 1.5 s cache and the API's 1 s shared read; twice that on a loaded box)."""
+    import re
+    import threading
+    import urllib.request
+
+    token = subprocess.run(
+        [sys.executable, "-m", "chargeline", "api", "--data-dir", str(demo.data_dir),
+         "clients", "add", "e2e-app"], capture_output=True, text=True, check=True,
+        timeout=60).stdout.strip()
+    api = subprocess.Popen(
+        [sys.executable, "-m", "chargeline", "api", "--data-dir", str(demo.data_dir),
+         "--port", "0"], stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    said: list[tuple[float, tuple[str, str]]] = []
+    done = threading.Event()
+    try:
+        assert api.stderr is not None
+        found = re.search(r"(http://\S+/v1)", api.stderr.readline())
+        assert found
+        base = found.group(1)
+        probe = Probe(demo.ocpp_url)
+        probe.call("BootNotification", {"chargePointVendor": "chargeline",
+                                        "chargePointModel": "e2e"})
+        _, answer = probe.call("StartTransaction", {
+            "connectorId": 1, "idTag": "APP1", "meterStart": probe.register,
+            "timestamp": probe.now()})
+        tx = answer["transactionId"]
+        sid = f"{PROBE}:{tx}"
+
+        def poll() -> None:  # a driver app polling its session
+            request = urllib.request.Request(f"{base}/sessions/{quote(sid, safe='')}",
+                                             headers={"Authorization": f"Bearer {token}"})
+            while not done.is_set():
+                try:
+                    with urllib.request.urlopen(request, timeout=5) as reply:
+                        s = json.loads(reply.read())
+                    energy = "-" if s["energy_kwh"] is None else f"{s['energy_kwh']:.3f} kWh"
+                    power = "-" if s["power_kw"] is None else f"{s['power_kw']:.1f} kW"
+                    said.append((time.monotonic(), (energy, power)))
+                except OSError:
+                    pass
+                time.sleep(0.1)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        tab.goto(f"{demo.dashboard}/sessions?session={quote(sid)}")
+        tab.get_by_text("Energy so far").wait_for(timeout=30_000)
+        pages: list[tuple[float, tuple[str, str]]] = []
+        for k in range(1, 8):
+            probe.register += 500 * k
+            probe.call("MeterValues", {"connectorId": 1, "transactionId": tx, "meterValue": [{
+                "timestamp": probe.now(), "sampledValue": [
+                    {"value": str(probe.register),
+                     "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+                    {"value": str(1000 * k), "measurand": "Power.Active.Import",
+                     "unit": "W"}]}]})
+            time.sleep(3.0)
+            # one snapshot of the page: metric by metric, a redraw could fall between reads
+            shown = dict(tab.evaluate("""() => [...document.querySelectorAll(
+                "[data-testid='stMetric']")].map(m => {
+                    const lines = m.innerText.split("\\n"); return [lines[0], lines.at(-1)]; })"""))
+            if "Energy so far" in shown:
+                pages.append((time.monotonic(), (shown["Energy so far"], shown["Power now"])))
+        time.sleep(AGREE_AFTER_S)  # the API's reads after the last snapshot, for its window
+        probe.ws.close()
+        # Within one refresh of either side: a figure the page showed must be one the API
+        # answered from AGREE_BEFORE_S before to AGREE_AFTER_S after (the page redraws every
+        # 4.5 s, the API rereads once a second, and on a loaded CI box either read can take
+        # seconds more). Each figure on its own: Streamlit redraws element by element, so for
+        # a moment the page may show the new power beside the energy of the redraw before.
+        disagreements = []
+        for at, page in pages:
+            window = [v for t, v in said if at - AGREE_BEFORE_S <= t <= at + AGREE_AFTER_S]
+            if any(figure not in {v[i] for v in window} for i, figure in enumerate(page)):
+                disagreements.append((page, sorted(set(window))))
+        assert len(pages) >= 6 and not disagreements, disagreements
+        assert said[-1][1][0] != said[0][1][0]  # the session did move while compared
+        tab.screenshot(path=str(SHOTS / "demo_session_live.png"), full_page=True)
+    finally:
+        done.set()
+        api.terminate()
+        api.wait(20)

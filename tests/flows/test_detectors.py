@@ -13,7 +13,8 @@ from flows.config import FlowConfig
 from flows.detectors import DETECTORS
 from warehouse.vocabulary import vocabulary_sql
 
-FLOW_ITSELF = {AlertKind.quarantined_frame}  # raised by the flow around the detectors
+# raised by the flow around the detectors (a quarantined frame, a rollout halt record)
+FLOW_ITSELF = {AlertKind.quarantined_frame, AlertKind.firmware_rollout_halted}
 
 
 def test_every_alert_kind_is_raised_by_exactly_one_registered_detector() -> None:

@@ -17,6 +17,7 @@ from canonical.enums import RecordKind
 from ingest.config import ServerConfig
 from ingest.journal import JournalReader
 from ingest.server import CentralSystem
+from tests.broker import broker  # noqa: F401  (the Kafka tests' broker fixture)
 
 
 class RecordingConnection:

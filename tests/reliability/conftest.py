@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from chargeline.ports import free_port, wait_port
+from tests.broker import broker  # noqa: F401  (the Kafka tests' broker fixture)
 
 CLI = [sys.executable, "-m", "chargeline"]
 
@@ -41,7 +42,9 @@ class Process:
                                          stderr=err, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.starts += 1
         if self.port is not None:
-            wait_port(self.port)
+            # 60 s, not wait_port's 20: a restart mid-fleet on a box loaded by a second
+            # suite took longer than 20 s to listen (test_kafka_scale)
+            wait_port(self.port, 60)
         return self
 
     @property

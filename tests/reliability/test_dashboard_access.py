@@ -40,7 +40,7 @@ READ_ONLY = r'Cannot execute statement of type "{}" on database "catalog" which 
 ])
 def test_the_dashboards_connection_is_read_only(tmp_path: Path, statements: list[str],
                                                 refused_as: str) -> None:
-    from dashboards.data import _connection
+    from dashboards.data import connection as _connection
 
     data_dir = tmp_path
     WarehouseWriter(data_dir, durable=False).write("sessions",

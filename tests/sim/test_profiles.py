@@ -16,12 +16,13 @@ import pytest
 from canonical.raw import rfc3339_to_ns
 from ingest.journal import JournalReader
 from sim.fleet import run_plans
-from sim.plan import VENDORS, ChargerPlan, SessionPlan
-from sim.profiles import CLIENT_PROFILES, V16, V201
+from sim.plan import VENDORS, VENDORS_21, ChargerPlan, SessionPlan
+from sim.profiles import CLIENT_PROFILES, V16, V21, V201
 
 S = 1_000_000_000
 SPEED = 400.0
-VENDOR = {V16: VENDORS[1], V201: VENDORS[9]}  # Alfen and a plain 2.0.1 station: Wh registers
+VENDOR = {V16: VENDORS[1], V201: VENDORS[9],  # Alfen and a plain 2.0.1 station: Wh registers
+          V21: VENDORS_21[0]}  # and a plain 2.1 one: 2.0.1 habits are 2.1 habits too
 COMBOS = {"REAL201": (V201, ("repeat_begin_in_ended", "ended_twice", "offline_queue_late")),
           "REAL16": (V16, ("per_transaction_meter", "transaction_data_in_stop",
                            "stop_retried_new_id")),

@@ -87,7 +87,7 @@ def test_small_fleet_against_the_real_server(tmp_path: Path) -> None:
     assert report["sessions"]["matched"] == report["sessions"]["expected"] == len(sessions)
     assert abs(report["energy_error_pct"]) < 1.0
     assert set(report) == {"detectors", "sessions", "energy_error_wh", "energy_error_pct",
-                           "billing"}
+                           "protocols", "billing"}
     assert report["billing"]["all"]["expected"] == len(sessions)
 
 

@@ -64,7 +64,7 @@ def test_wrong_schema_names_the_table_and_column(writer: WarehouseWriter) -> Non
     batch = to_batch(SessionRecord, [session()])
     with pytest.raises(ConfigError, match=r"'alerts'.*alert_id"):
         writer.write("alerts", batch)
-    with pytest.raises(RegistryError, match="valid: alerts, charger_health, charger_last, events"):
+    with pytest.raises(RegistryError, match="valid: alerts, charger_health, charger_last, commands, events"):
         writer.write("sesions", batch)
 
 

@@ -1,73 +1,36 @@
--- finance_sessions: what finance bills. Finished sessions (completed, a stop without a
--- start, or abandoned: never stopped, its connector has moved on) with billable energy in
--- kWh, the driver and the billing period (UTC month of the stop, or of the start when there
--- is no stop). billable is false, with hold_reason saying why, when an anomaly blocks billing:
--- a flag that holds billing (the session_flags table, generated from the SessionFlag enum), a
--- status other than completed, or no/negative energy. A void session (one physical start
--- under a second transaction id) is not billed at all. Not blocking: identical resent stops,
--- a phantom start (billed once by construction), a per-transaction meter, a session that was
--- stuck but came back and completed with a real stop.
+-- finance_sessions: what finance bills (finance_unpriced: which sessions, their energy and
+-- holds, with the rules) with its cost from session_costs (tariff version in force at the
+-- start, components, VAT; null with cost_missing_reason when it cannot be priced);
+-- cost_provisional is true on a held session: its cost stands only once the hold is resolved.
 with
 
-finished_sessions as (
-    select * from sessions where status in ('completed', 'orphan_stop', 'abandoned')
-),
-
-session_flag_rows as (
-    select session_id, unnest(flags) as flag from finished_sessions
-),
-
-flag_holds as (
-    select r.session_id, list(distinct r.flag) as reasons
-    from session_flag_rows as r
-    inner join session_flags as f on f.flag = r.flag
-    where f.holds_billing
-    group by r.session_id
-),
-
-holds as (
-    select
-        s.*,
-        list_sort(list_distinct(list_concat(
-            coalesce(h.reasons, []),
-            case when s.status <> 'completed' then [s.status] else [] end,
-            case
-                when s.energy_wh is null then ['no_energy']
-                when s.energy_wh < 0 then ['negative_energy']
-                else []
-            end
-        ))) as hold_reasons
-    from finished_sessions as s
-    left join flag_holds as h on h.session_id = s.session_id
+unpriced as (
+    select * from finance_unpriced
 ),
 
 final as (
     select
-        session_id,
-        charge_point_id,
-        connector_id,
-        evse_id,
-        transaction_id,
-        id_tag,
-        strftime(coalesce(stopped_at, started_at) at time zone 'UTC', '%Y-%m') as period,
-        started_at,
-        stopped_at,
-        started_at_raw,
-        stopped_at_raw,
-        duration_s,
-        meter_start_wh,
-        meter_stop_wh,
-        energy_wh,
-        energy_kwh,
-        energy_rule,
-        status,
-        flags,
-        len(hold_reasons) = 0 as billable,
-        case when len(hold_reasons) > 0 then array_to_string(hold_reasons, ', ') end
-            as hold_reason,
-        version,
-        updated_at
-    from holds
+        u.* exclude (version, updated_at),
+        c.site_id,
+        c.tariff_id,
+        c.tariff_version,
+        c.currency,
+        c.billed_energy_wh,
+        c.charging_s,
+        c.idle_s,
+        c.energy_cost,
+        c.time_cost,
+        c.idle_cost,
+        c.session_fee,
+        c.cost_excl_vat,
+        c.vat,
+        c.cost_incl_vat,
+        not u.billable as cost_provisional,
+        c.cost_missing_reason,
+        u.version,
+        u.updated_at
+    from unpriced as u
+    left join session_costs as c on c.session_id = u.session_id
 )
 
 select * from final
