@@ -40,11 +40,12 @@ from flows.config import FlowConfig
 from flows.metrics import FlowMetrics, MeteredSink
 from flows.pipeline import get_flow
 from flows.shard import LAYOUT
-from flows.source import JournalSource, request_stop
+from flows.source import JournalSource, request_stop, source_parts
 from ingest.journal import JournalReader
 from warehouse.sink import WarehouseSink
 
 RECOVERY_PARTITIONS = 2
+SOURCE_FILE = "SOURCE"  # in a recovery store: the journal source's partition count
 #: The cyclic collector runs after this many new container objects, not Python's 700: the
 #: flow makes records by the hundred thousand and frees them by reference count, and walking
 #: the young ones every 700 allocations (the older ones every 7,000, and all of them, buffered
@@ -111,16 +112,21 @@ def _reader(data_dir: Path, after: int) -> JournalReader:
     return JournalReader(data_dir, after=after)
 
 
-def recovery_config(data_dir: Path, directory: Path | None = None) -> RecoveryConfig:
+def recovery_config(data_dir: Path, directory: Path | None = None,
+                    workers: int = 1) -> RecoveryConfig:
     """The recovery store (``directory``, by default ``<data_dir>/recovery``), created on first
     use. Its state is keyed by shard: a store written under another shard layout
     (``flows.shard.LAYOUT``, kept in its ``LAYOUT`` file) would resume the journal with the
-    chargers' state missing, so it is refused."""
+    chargers' state missing, so it is refused. A new store also fixes the journal source's
+    partitions for a flow of ``workers`` workers in all (``SOURCE``): every later flow on
+    it, however many workers, reads the journal in those partitions, or a partition's resume
+    state would be missing and the journal read twice."""
     directory = directory or data_dir / "recovery"
     marker = directory / "LAYOUT"
     if not directory.exists():
         directory.mkdir(parents=True)
         init_db_dir(directory, RECOVERY_PARTITIONS)  # type: ignore[no-untyped-call]
+        (directory / SOURCE_FILE).write_text(f"{source_parts(workers)}\n")
         marker.write_text(LAYOUT + "\n")
     found = marker.read_text().strip() if marker.exists() else "(none: an older flow)"
     if found != LAYOUT:
@@ -129,6 +135,13 @@ def recovery_config(data_dir: Path, directory: Path | None = None) -> RecoveryCo
             f"({found}; this flow: {LAYOUT}): run `chargeline replay --data-dir {data_dir}` "
             "to rebuild the sessions and findings from the journal")
     return RecoveryConfig(directory)  # type: ignore[no-untyped-call]
+
+
+def stored_source_parts(directory: Path) -> int:
+    """The journal source's partitions a recovery store was made for (1 for a store made
+    before there were more)."""
+    marker = directory / SOURCE_FILE
+    return int(marker.read_text().strip()) if marker.exists() else 1
 
 
 def run_flow(settings: FlowSettings) -> None:
@@ -140,7 +153,10 @@ def run_flow(settings: FlowSettings) -> None:
     metrics = FlowMetrics() if settings.metrics_port is not None else None
     if metrics is not None:
         sink = MeteredSink(sink, metrics)
-    flow = get_flow(journal_source(settings), sink, settings.config(),
+    workers = settings.workers * max(1, len(settings.addresses))
+    recovery = recovery_config(data_dir, settings.recovery_dir, workers)
+    parts = stored_source_parts(settings.recovery_dir or data_dir / "recovery")
+    flow = get_flow(journal_source(settings, parts), sink, settings.config(),
                     metrics.track if metrics is not None else None)
     wait_for_first_member(settings.addresses, settings.process_id)
     gc.set_threshold(GC_YOUNG_OBJECTS, *gc.get_threshold()[1:])
@@ -151,8 +167,7 @@ def run_flow(settings: FlowSettings) -> None:
         cluster_main(  # type: ignore[no-untyped-call]
             flow, list(settings.addresses), settings.process_id,
             worker_count_per_proc=settings.workers,
-            epoch_interval=epoch_interval(settings),
-            recovery_config=recovery_config(data_dir, settings.recovery_dir))
+            epoch_interval=epoch_interval(settings), recovery_config=recovery)
     finally:
         if server is not None:
             server.shutdown()
@@ -180,10 +195,12 @@ def serve_metrics(settings: FlowSettings, metrics: FlowMetrics) -> WSGIServer:
     return server
 
 
-def journal_source(settings: FlowSettings) -> Source[Any]:
-    """The flow's input: the files under the data dir, or the Kafka topic named."""
+def journal_source(settings: FlowSettings, parts: int = 1) -> Source[Any]:
+    """The flow's input: the files under the data dir (in ``parts`` partitions), or the
+    Kafka topic named (in its own)."""
     if settings.journal is None:
-        return JournalSource(journal_files(settings.data_dir), follow=settings.follow)
+        return JournalSource(journal_files(settings.data_dir), follow=settings.follow,
+                             parts=parts)
     if not settings.follow:
         raise ConfigError("a Kafka journal is followed live (`chargeline flow`); to rebuild, "
                           "run a flow with a new --data-dir")

@@ -53,11 +53,7 @@ class _KafkaPartition(_JournalPartition):
     def __init__(self, reader: _PartitionReader, after: int, max_rows: int,
                  clock: WallClock, shards: tuple[int, ...]) -> None:
         super().__init__(lambda _after: reader, after, True, max_rows, clock)
-        self.shards = shards
-
-    def next_batch(self) -> list[Item]:
-        return [("tick", self.shards, clock) if kind == "tick" else (kind, table, clock)
-                for kind, table, clock in super().next_batch()]
+        self.shards = shards  # ticks for these; its frames are theirs already, not filtered
 
     def close(self) -> None:
         self.reader.close()  # type: ignore[attr-defined]

@@ -65,14 +65,20 @@ def split_by_shard(item: tuple[str, Any, int]) -> list[tuple[str, ShardItem]]:
         return [(key, ("tick", None, clock)) for key in keys]
     if table.column("raw").num_chunks > 1:  # 8 filters of a 2-chunk 20k-row table: 18 ms;
         table = table.combine_chunks()  # of one chunk: 8 ms (the journal's batches are
-    ids = table.column("charge_point_id")  # 10k rows replaying, a group commit's live)
-    unique = pc.unique(ids)
-    shards = pa.array([shard_of(cp) for cp in unique.to_pylist()], type=pa.int32())
-    row_shard = pc.take(shards, pc.index_in(ids, value_set=unique))
+    row_shard, shards = row_shards(table)  # 10k rows replaying, a group commit's live)
     # Only the shards with frames: the others wait for the next tick (about once a second
     # live), or each frames item would flush every shard into a file of its own.
     return [(SHARD_KEYS[i], ("frames", table.filter(pc.equal(row_shard, i)), clock))
-            for i in sorted(set(shards.to_pylist()))]
+            for i in shards]
+
+
+def row_shards(table: pa.Table) -> tuple[pa.Array, list[int]]:
+    """Each frame's shard (by its charge point id), and the shards present, ascending."""
+    ids = table.column("charge_point_id")
+    unique = pc.unique(ids)
+    shards = [shard_of(cp) for cp in unique.to_pylist()]
+    row_shard = pc.take(pa.array(shards, type=pa.int32()), pc.index_in(ids, value_set=unique))
+    return row_shard, sorted(set(shards))
 
 
 class ShardLogic(StatefulLogic[ShardItem, OutItem, dict[str, Any]]):

@@ -109,7 +109,8 @@ def _start(args: argparse.Namespace, staged: rebuild.Rebuild | None,
         from chargeline.flowrun import recovery_config
 
         # created once, before the members race for it
-        recovery_config(args.data_dir, staged.recovery if staged else None)
+        recovery_config(args.data_dir, staged.recovery if staged else None,
+                        args.processes * args.workers)
         return cluster.run(staged)
     return _run_here(args, staged)
 

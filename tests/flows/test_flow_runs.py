@@ -12,10 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from tests.flows.traffic import S, traffic_lines, write_chunks
 from warehouse.catalog import connect
+from warehouse.layout import table_dir
 
 CLI = [sys.executable, "-m", "chargeline"]
 SESSION_COLUMNS = ("session_id, status, energy_wh, energy_rule, meter_start_wh, meter_stop_wh, "
@@ -131,6 +133,26 @@ def test_kill_9_of_the_live_flow_loses_and_doubles_nothing(tmp_path: Path) -> No
     assert after_kills["events"] == expected["events"]
     assert after_kills["sessions"] == expected["sessions"]
     assert after_kills["alerts"] == expected["alerts"]
+
+
+def test_a_live_flow_goes_on_from_a_two_process_replay(tmp_path: Path) -> None:
+    """A replay on 2 processes reads the journal in 2 partitions and its recovery store says
+    so: a live flow of 1 worker on that store goes on in the same 2 partitions from where the
+    replay ended (not from the start: every frame would count twice), to the same results as
+    one replay of everything."""
+    lines = traffic_lines(6, time.time_ns() + 3600 * S)
+    first, second = write_chunks(lines, tmp_path / "chunks", 2)
+    live = tmp_path / "live"
+    chargeline("import", "--data-dir", str(live), str(first))
+    chargeline("replay", "--data-dir", str(live), "--processes", "2")
+    assert (live / "recovery" / "SOURCE").read_text().strip() == "2"
+    chargeline("import", "--data-dir", str(live), str(second))
+    resumed, expected = _resumed_and_replayed(live, tmp_path / "reference", len(lines))
+    assert resumed == expected
+    assert resumed["events"][0] == resumed["events"][1]
+    # the views dedupe, so read the files: each frame written once, by the replay or the flow
+    written = pq.ParquetDataset(sorted(table_dir(live, "frames").glob("*/*.parquet"))).read()
+    assert written.num_rows == len(lines)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

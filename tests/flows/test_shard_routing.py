@@ -11,6 +11,7 @@ from typing import Any
 import bytewax.operators as op
 import pytest
 from bytewax.dataflow import Dataflow
+from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from bytewax.testing import TestingSource, cluster_main
 
@@ -19,6 +20,72 @@ from chargeline.cli import main
 from chargeline.flowrun import recovery_config
 from chargeline.ports import wait_listening
 from flows.shard import SHARD_KEYS, SHARDS
+from flows.source import part_shards, source_parts
+
+
+class _Placed(DynamicSink[tuple[str, Any]]):
+    """Records which worker writes each key: the worker the item was on."""
+
+    def __init__(self, placed: dict[str, int]) -> None:
+        self.placed = placed
+
+    def build(self, step_id: str, worker_index: int, worker_count: int
+              ) -> StatelessSinkPartition[tuple[str, Any]]:
+        placed = self.placed
+
+        class Partition(StatelessSinkPartition[tuple[str, Any]]):
+            def write_batch(self, items: list[tuple[str, Any]]) -> None:
+                placed.update((key, worker_index) for key, _ in items)
+
+        return Partition()
+
+
+class _NamedParts(FixedPartitionedSource[tuple[str, Any], None]):
+    """Partitions named as ``flows.source`` names them; each says its name once."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def list_parts(self) -> list[str]:
+        return self.names
+
+    def build_part(self, step_id: str, for_part: str, resume_state: None
+                   ) -> StatefulSourcePartition[tuple[str, Any], None]:
+        class Part(StatefulSourcePartition[tuple[str, Any], None]):
+            said = False
+
+            def next_batch(self) -> list[tuple[str, Any]]:
+                if self.said:
+                    raise StopIteration
+                self.said = True
+                return [(for_part, None)]
+
+            def snapshot(self) -> None:
+                return None
+
+        return Part()
+
+
+@pytest.mark.parametrize("workers", [2, 4, 8])
+def test_each_journal_partition_is_read_by_the_worker_of_its_shards(workers: int) -> None:
+    """Partition p of the journal source lands on worker p, which holds every shard it keeps:
+    its frames never cross to another worker (the point of partitioning a replay)."""
+    parts = part_shards(source_parts(workers))
+    placed: dict[str, int] = {}
+    flow = Dataflow("source-routing")
+    op.output("placed", op.input("parts", flow, _NamedParts(list(parts))), _Placed(placed))
+    cluster_main(flow, [], 0, worker_count_per_proc=workers)  # type: ignore[no-untyped-call]
+    shard_worker = workers_of_keys(workers)
+    assert len(placed) == workers
+    for name, shards in parts.items():
+        assert shards is not None
+        assert {shard_worker[SHARD_KEYS[s]] for s in shards} == {placed[name]}
+    assert sorted(s for shards in parts.values() for s in shards or ()) == list(range(SHARDS))
+
+
+def test_a_flow_whose_workers_do_not_divide_the_shards_reads_one_partition() -> None:
+    assert part_shards(source_parts(1)) == {"journal": None}
+    assert part_shards(source_parts(3)) == {"journal": None}
 
 
 def workers_of_keys(workers: int) -> dict[str, int]:
