@@ -39,6 +39,7 @@ from bench._common import free_port, report, spawn, wait_port
 CACHE = Path(tempfile.gettempdir()) / "chargeline-bench-replay-v1"
 RECORDING = {"chargers": 200, "speed": 1200, "duration": 30}
 CLI = ["-m", "chargeline"]
+STARTUP_RECORDS = 2_000  # the journal's head a start-up run replays
 
 
 # -- the journal -------------------------------------------------------------------------
@@ -302,6 +303,7 @@ def compare(work: Path, records: int, layouts: list[str], rounds: int
     also measures the neighbours). Returns (yardsticks, replays)."""
     sticks: dict[str, Any] = {}
     runs: dict[str, Any] = {}
+    small = head(work, work / "startup", STARTUP_RECORDS)
     for _ in range(rounds):
         for key, kind in (("adapters_alone", "adapters"), ("orjson_parse_alone", "parse")):
             _keep_best(sticks, key, yardstick(kind, work))
@@ -309,7 +311,21 @@ def compare(work: Path, records: int, layouts: list[str], rounds: int
             for label, fast in (("before", False), ("after", True)):
                 got = run_replay(work, layout_args(name), records, fast)
                 _keep_best(runs, f"replay_{name}_{label}", got)
+            got = run_replay(small, layout_args(name), STARTUP_RECORDS, True)
+            _keep_best(runs, f"startup_{name}", got)
     return sticks, runs
+
+
+def head(data_dir: Path, out: Path, records: int) -> Path:
+    """A data dir holding the first ``records`` of ``data_dir``'s journal: a replay of it is
+    the command's fixed cost (start-up, generation, catalog, shutdown) and little else."""
+    from ingest.journal import JournalReader, JournalWriter
+
+    table = JournalReader(data_dir).read_all().slice(0, records)
+    with JournalWriter(out, fsync=False) as writer:
+        for batch in table.to_batches(max_chunksize=10_000):
+            writer.append(_records(batch))
+    return out
 
 
 def _keep_best(found: dict[str, Any], key: str, got: dict[str, float]) -> None:
@@ -317,8 +333,11 @@ def _keep_best(found: dict[str, Any], key: str, got: dict[str, float]) -> None:
         found[key] = got
 
 
-def ratios(runs: dict[str, Any], adapters: dict[str, float]) -> dict[str, float]:
-    """Replay over adapters-alone (per wall second and per CPU second), and p2 over w1."""
+def ratios(runs: dict[str, Any], adapters: dict[str, float], records: int
+           ) -> dict[str, float]:
+    """Replay over adapters-alone (per wall second and per CPU second), and p2 over w1; then
+    the same once started (``steady_rate``): the yardsticks are timed without their start-up,
+    the replays with it."""
     out: dict[str, float] = {}
     for key, run in [(k, v) for k, v in runs.items() if k.startswith("replay_")]:
         name = key.removeprefix("replay_")
@@ -329,7 +348,21 @@ def ratios(runs: dict[str, Any], adapters: dict[str, float]) -> dict[str, float]
         one, two = runs.get(f"replay_w1_{label}"), runs.get(f"replay_p2_{label}")
         if one and two:
             out[f"p2_over_w1_{label}"] = round(two["frames_per_s"] / one["frames_per_s"], 3)
+    steady = {name: steady_rate(runs[f"replay_{name}_after"], runs[f"startup_{name}"],
+                                records)
+              for name in ("w1", "p2") if f"startup_{name}" in runs}
+    for name, rate in steady.items():
+        out[f"{name}_after_steady_frames_per_s"] = round(rate)
+        out[f"{name}_after_steady_over_adapters"] = round(rate / adapters["frames_per_s"], 3)
+    if len(steady) == 2:
+        out["p2_over_w1_after_steady"] = round(steady["p2"] / steady["w1"], 3)
     return out
+
+
+def steady_rate(run: dict[str, float], startup: dict[str, float], records: int) -> float:
+    """Frames per second once started: the frames beyond the start-up run's over the wall
+    time beyond its (the fixed cost, measured in the same run, taken out)."""
+    return (records - STARTUP_RECORDS) / max(run["wall_s"] - startup["wall_s"], 1e-3)
 
 
 def main() -> None:
@@ -360,7 +393,7 @@ def main() -> None:
     result: dict[str, Any] = {"journal": {"source": "chargeline simulate (recorded, tiled)",
                                           "recording": RECORDING, **stats},
                               **sticks, **runs,
-                              "ratios": ratios(runs, sticks["adapters_alone"])}
+                              "ratios": ratios(runs, sticks["adapters_alone"], records)}
     if a.fleet_day:
         from bench._fleetday import fleet_day
 
