@@ -17,6 +17,7 @@ so the replay sees a fleet of 200 x copies chargers at ≥ ``--min-frames`` reco
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -261,12 +262,18 @@ def adapters_alone(data_dir: Path) -> None:
     per-frame path costs before any detector, batch by batch as the source hands them."""
     from adapters.normalizer import ChargerNormalizer, normalize_batch
     from canonical import RawFrame, from_table
+    from chargeline.flowrun import GC_YOUNG_OBJECTS
     from ingest.journal import JournalReader
 
     batches = JournalReader(data_dir).read_all().to_batches(max_chunksize=20_000)
     normalizers: dict[str, ChargerNormalizer] = {}
-    _print_timed(sum(b.num_rows for b in batches), lambda: [
-        normalize_batch(from_table(RawFrame, b), normalizers=normalizers) for b in batches])
+
+    def normalize() -> None:  # each batch's events dropped, as the flow hands them on
+        for batch in batches:
+            normalize_batch(from_table(RawFrame, batch), normalizers=normalizers)
+
+    gc.set_threshold(GC_YOUNG_OBJECTS, *gc.get_threshold()[1:])  # as the flow runs
+    _print_timed(sum(b.num_rows for b in batches), normalize)
 
 
 def parse_alone(data_dir: Path) -> None:
