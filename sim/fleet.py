@@ -99,11 +99,15 @@ async def run_plans(url: str, plans: list[ChargerPlan], duration_s: float, speed
         tasks.append(asyncio.create_task(sim.run(end, finished)))
         if i % 50 == 49:
             await asyncio.sleep(0.05)  # do not storm the server at start
+    interrupted = False
     try:
         idle = asyncio.gather(*(sim.idle.wait() for sim in sims))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(idle, timeout=duration_s + LONGEST_SESSION_S / speed + 60)
         await asyncio.sleep(settle_s(speed) if settle is None else settle)
+    except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task
+        interrupted = True
+        raise
     finally:
         end_ns = time.time_ns()
         for sim in sims:
@@ -111,6 +115,9 @@ async def run_plans(url: str, plans: list[ChargerPlan], duration_s: float, speed
         truth.write({"type": "end", "at": ns_to_rfc3339(end_ns)})
         truth.close()
         finished.set()
+        if interrupted:  # chargers mid-plan would go on until the duration's end
+            for task in tasks:
+                task.cancel()
         outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     for sim, outcome in zip(sims, outcomes, strict=True):
         if isinstance(outcome, Exception):  # the rest of the fleet ran on: say who stopped

@@ -46,9 +46,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"chargeline simulate: {exc}", file=sys.stderr)
         return 2
-    count = asyncio.run(run_fleet(args.url, args.chargers, args.duration, args.seed,
-                                  args.faults, args.speed, args.truth, args.profiles,
-                                  vendors=args.vendors, bad_firmware=bad,
-                                  redial=args.redial))
+    try:
+        count = asyncio.run(run_fleet(args.url, args.chargers, args.duration, args.seed,
+                                      args.faults, args.speed, args.truth, args.profiles,
+                                      vendors=args.vendors, bad_firmware=bad,
+                                      redial=args.redial))
+    except KeyboardInterrupt:
+        print(f"chargeline simulate: interrupted; the chargers disconnected, their open "
+              f"sessions closed in the truth file {args.truth}", file=sys.stderr)
+        return 130
     print(f"chargeline simulate: {count} chargers done; truth in {args.truth}", file=sys.stderr)
     return 0

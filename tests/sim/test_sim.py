@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from canonical.enums import AlertKind
+from chargeline.ports import free_port, wait_listening
 from ingest.journal import JournalReader
 from sim.fleet import run_fleet
 from sim.plan import FAULTS, ChargerPlan, plan_fleet
@@ -159,3 +162,46 @@ def test_billing_per_profile_and_fault() -> None:
     assert billing["faults"]["duplicate_stop"]["held_share"] == 1.0
     assert billing["clean"]["expected"] == 3
     assert "billing" not in score(truth, sessions, [])
+
+
+def test_ctrl_c_stops_the_simulator_within_seconds(tmp_path: Path) -> None:
+    """SIGINT mid-plan: the chargers stop at once (not at the end of --duration), the truth
+    file is closed with its end row, and the exit code says interrupted."""
+    port = free_port()
+    cli = [sys.executable, "-m", "chargeline"]
+    serve = subprocess.Popen([*cli, "serve", "--data-dir", str(tmp_path / "data"), "--port",
+                              str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sim: subprocess.Popen[bytes] | None = None
+    try:
+        assert wait_listening(port, timeout_s=60)
+        sim = subprocess.Popen([*cli, "simulate", "--url", f"ws://127.0.0.1:{port}/ocpp",
+                                "--chargers", "5", "--speed", "60", "--duration", "300",
+                                "--truth", str(tmp_path / "truth.jsonl")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _journaled(tmp_path / "data") < 40:
+            time.sleep(0.2)
+        assert _journaled(tmp_path / "data") >= 40, "the fleet did not get going"
+        sim.send_signal(signal.SIGINT)
+        began = time.monotonic()
+        _, err = sim.communicate(timeout=60)
+        assert time.monotonic() - began < 10, "the simulator ran on after Ctrl-C"
+        assert sim.returncode == 130, err.decode(errors="replace")[-2000:]
+        assert b"interrupted" in err
+        rows = [orjson.loads(line) for line in (tmp_path / "truth.jsonl").read_bytes()
+                .splitlines()]
+        assert rows[-1]["type"] == "end"
+    finally:
+        if sim is not None and sim.poll() is None:
+            sim.kill()
+            sim.wait()
+        serve.terminate()
+        serve.wait(timeout=30)
+
+
+def _journaled(data_dir: Path) -> int:
+    """Records in a live journal so far (0 while it has none, or a segment is half written)."""
+    try:
+        return int(JournalReader(data_dir).read_all().num_rows)
+    except Exception:
+        return 0
