@@ -212,7 +212,7 @@ def test_driver_api_and_session_page_agree(demo: Demo, tab: Any) -> None:
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()
         tab.goto(f"{demo.dashboard}/sessions?session={quote(sid)}")
-        tab.get_by_text("Energy so far").wait_for(timeout=30_000)
+        tab.get_by_text("Energy so far").wait_for(timeout=90_000)  # a loaded box: 30 s was short
         pages: list[tuple[float, tuple[str, str]]] = []
         for k in range(1, 8):
             probe.register += 500 * k
