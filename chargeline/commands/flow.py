@@ -122,21 +122,10 @@ def _member(args: argparse.Namespace) -> int:
     stopped first), it exits."""
     import chargeline.flowrun  # noqa: F401  (the slow part of starting, done while waiting)
 
-    _warm_up()
     go = sys.stdin.readline().split()
     if go[:1] != ["go"]:
         return 2
     return _run_here(args, rebuild.staged(args.data_dir, go[1]) if len(go) > 1 else None)
-
-
-def _warm_up() -> None:
-    """What the worker would otherwise do first, after the ``go``: pyarrow imports pandas
-    on its first array made of Python objects (0.15-0.27 s, on the critical path of a
-    2-process replay: the command's own set-up takes longer than a member's imports, so a
-    member has the time while it waits)."""
-    import pyarrow as pa
-
-    pa.array([0])
 
 
 def _run_here(args: argparse.Namespace, staged: rebuild.Rebuild | None) -> int:
